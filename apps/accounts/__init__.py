@@ -1,0 +1,1 @@
+"""People who log in: the user model (email is the login) and its admin."""

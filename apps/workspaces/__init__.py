@@ -1,0 +1,1 @@
+"""Workspaces (one per company), teams, memberships and roles, invitations and API tokens."""

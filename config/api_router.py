@@ -1,0 +1,18 @@
+"""The REST API at /api/v1/: one router, each app registers its viewsets here."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from apps.workspaces import api as workspaces_api
+
+router = DefaultRouter()
+router.register("teams", workspaces_api.TeamViewSet, basename="team")
+router.register("memberships", workspaces_api.MembershipViewSet, basename="membership")
+router.register("invitations", workspaces_api.InvitationViewSet, basename="invitation")
+router.register("tokens", workspaces_api.ApiTokenViewSet, basename="apitoken")
+
+app_name = "api"
+urlpatterns = [
+    path("workspace/", workspaces_api.CurrentWorkspaceView.as_view(), name="workspace"),
+    *router.urls,
+]

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core.views import healthz
+from apps.workspaces import views as workspaces_views
+
+urlpatterns = [
+    path("", workspaces_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("workspaces/new/", workspaces_views.workspace_create, name="workspace-create"),
+    path("invitations/<str:token>/", workspaces_views.invitation_accept, name="invitation-accept"),
+    path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
+    path("api/v1/", include("config.api_router")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Ensemble administration"
+admin.site.site_title = "Ensemble admin"
+admin.site.index_title = "Data fixes"

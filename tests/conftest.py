@@ -1,0 +1,112 @@
+"""Shared fixtures: the standing cast (owner, member, outsider) and clients for each surface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from apps.accounts.models import User
+from apps.core.roles import Role
+from apps.workspaces.models import Membership, Workspace
+from config.celery import app as celery_app
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory, issue_token
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            f"The suite runs against PostgreSQL, but DATABASE_URL points to {engine}. Run `make test`."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request: pytest.FixtureRequest) -> None:
+    """Tasks run inline unless a test asks for a real worker (marker `real_worker`)."""
+    eager = request.node.get_closest_marker("real_worker") is None
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = eager
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@dataclass
+class Cast:
+    """Workspace A with an owner (admin) and a member (editor); an outsider owns workspace B."""
+
+    workspace: Workspace
+    owner: User
+    owner_membership: Membership
+    member: User
+    member_membership: Membership
+    other_workspace: Workspace
+    outsider: User
+    outsider_membership: Membership
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    workspace = WorkspaceFactory(name="Acme Outdoor", slug="acme")
+    other = WorkspaceFactory(name="Rival Gear", slug="rival")
+    owner_m = MembershipFactory(workspace=workspace, user=UserFactory(email="owner@acme.example"), role=Role.ADMIN)
+    member_m = MembershipFactory(
+        workspace=workspace, user=UserFactory(email="member@acme.example"), role=Role.EDITOR
+    )
+    outsider_m = MembershipFactory(workspace=other, user=UserFactory(email="boss@rival.example"), role=Role.ADMIN)
+    return Cast(
+        workspace=workspace,
+        owner=owner_m.user,
+        owner_membership=owner_m,
+        member=member_m.user,
+        member_membership=member_m,
+        other_workspace=other,
+        outsider=outsider_m.user,
+        outsider_membership=outsider_m,
+    )
+
+
+@pytest.fixture
+def owner_client(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.owner)
+    return client
+
+
+@pytest.fixture
+def member_client(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.member)
+    return client
+
+
+@pytest.fixture
+def outsider_client(cast: Cast) -> Client:
+    client = Client()
+    client.force_login(cast.outsider)
+    return client
+
+
+@pytest.fixture
+def owner_api(cast: Cast) -> APIClient:
+    """The owner's integration: an admin API token of workspace A."""
+    _, key = issue_token(membership=cast.owner_membership)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def member_api(cast: Cast) -> APIClient:
+    _, key = issue_token(membership=cast.member_membership)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
