@@ -33,6 +33,12 @@ def _eager_celery(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 is slow on purpose; tests create many users and need none of its strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     from django.core.cache import cache
 
@@ -57,11 +63,15 @@ class Cast:
 def cast(db: None) -> Cast:
     workspace = WorkspaceFactory(name="Acme Outdoor", slug="acme")
     other = WorkspaceFactory(name="Rival Gear", slug="rival")
-    owner_m = MembershipFactory(workspace=workspace, user=UserFactory(email="owner@acme.example"), role=Role.ADMIN)
+    owner_m = MembershipFactory(
+        workspace=workspace, user=UserFactory(email="owner@acme.example"), role=Role.ADMIN
+    )
     member_m = MembershipFactory(
         workspace=workspace, user=UserFactory(email="member@acme.example"), role=Role.EDITOR
     )
-    outsider_m = MembershipFactory(workspace=other, user=UserFactory(email="boss@rival.example"), role=Role.ADMIN)
+    outsider_m = MembershipFactory(
+        workspace=other, user=UserFactory(email="boss@rival.example"), role=Role.ADMIN
+    )
     return Cast(
         workspace=workspace,
         owner=owner_m.user,

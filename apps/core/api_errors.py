@@ -64,5 +64,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = "; ".join(_flatten_messages(detail))
     response.data = {"error": {"code": _code(exc), "message": message, "fields": fields}}
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and isinstance(exc, exceptions.Throttled):
-        response.data["error"]["retry_after"] = exc.wait
+        response.data["error"]["retry_after"] = getattr(exc, "wait", None)
     return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -25,5 +26,5 @@ def scoped(queryset: models.QuerySet[M], *, workspace: Workspace) -> models.Quer
 def get_scoped_or_404(queryset: models.QuerySet[M], *, workspace: Workspace, **lookup: Any) -> M:
     try:
         return scoped(queryset, workspace=workspace).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
+    except (ObjectDoesNotExist, ValueError, TypeError) as error:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from error

@@ -27,7 +27,7 @@ def database_status() -> ComponentStatus:
     return ComponentStatus(ok=True, detail=connection.vendor)
 
 
-def broker_status(*, timeout: float = 2.0) -> ComponentStatus:
+def broker_status(*, timeout: int = 2) -> ComponentStatus:
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)

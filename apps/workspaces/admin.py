@@ -29,11 +29,11 @@ class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
 
     @admin.display(ordering="member_count", description="members")
     def member_count(self, obj: Workspace) -> int:
-        return obj.member_count  # type: ignore[attr-defined, no-any-return]
+        return obj.member_count  # type: ignore[attr-defined]
 
 
 @admin.register(Team)
-class TeamAdmin(ImportExportModelAdmin):  # type: ignore[misc]
+class TeamAdmin(ImportExportModelAdmin):
     resource_classes = (TeamResource,)
     list_display = ("name", "kind", "workspace", "created_at")
     list_filter = ("kind", "workspace")
@@ -43,7 +43,7 @@ class TeamAdmin(ImportExportModelAdmin):  # type: ignore[misc]
 
 
 @admin.register(Membership)
-class MembershipAdmin(ImportExportModelAdmin):  # type: ignore[misc]
+class MembershipAdmin(ImportExportModelAdmin):
     resource_classes = (MembershipResource,)
     list_display = ("user", "workspace", "team", "role", "created_at")
     list_filter = ("role", "workspace", "team__kind")

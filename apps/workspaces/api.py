@@ -10,10 +10,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api import WorkspaceScopedViewSetMixin
 from apps.core.roles import Role
 from apps.workspaces import invitations, selectors, services, tokens
 from apps.workspaces.models import ApiToken, Invitation, Membership, Team, Workspace
+from apps.workspaces.permissions import api_context, api_user
+from apps.workspaces.viewsets import WorkspaceScopedViewSetMixin
 
 
 class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
@@ -41,11 +42,11 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
         read_only_fields = ("id", "created_at")
 
 
-class WorkspaceTeamField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class WorkspaceTeamField(serializers.PrimaryKeyRelatedField):
     """A team id that must belong to the request's workspace (others are 'does not exist')."""
 
     def get_queryset(self) -> Any:
-        return Team.objects.filter(workspace=self.context["request"].workspace)
+        return Team.objects.filter(workspace=api_context(self.context["request"]).workspace)
 
 
 class MembershipSerializer(serializers.ModelSerializer[Membership]):
@@ -75,7 +76,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
 
     class Meta:
         model = ApiToken
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "role",
@@ -98,22 +99,22 @@ class IssuedApiTokenSerializer(ApiTokenSerializer):
         fields = (*ApiTokenSerializer.Meta.fields, "key")
 
 
-class CurrentWorkspaceView(generics.RetrieveUpdateAPIView):  # type: ignore[type-arg]
+class CurrentWorkspaceView(generics.RetrieveUpdateAPIView):
     """The workspace this request acts in. Admins may update it."""
 
     serializer_class = WorkspaceSerializer
     write_role = Role.ADMIN
 
     def get_object(self) -> Workspace:
-        return self.request.workspace  # type: ignore[attr-defined, no-any-return]
+        return api_context(self.request).workspace
 
-    def perform_update(self, serializer: WorkspaceSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[Workspace]) -> None:
         serializer.instance = services.workspace_update(
             workspace=self.get_object(), **serializer.validated_data
         )
 
 
-class TeamViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class TeamViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = TeamSerializer
     queryset = Team.objects.all()
     write_role = Role.ADMIN
@@ -123,14 +124,14 @@ class TeamViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):  # type: 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Team.objects.none()
-        return selectors.team_list(workspace=self.request.workspace)  # type: ignore[attr-defined]
+        return selectors.team_list(workspace=api_context(self.request).workspace)
 
-    def perform_create(self, serializer: TeamSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: serializers.BaseSerializer[Team]) -> None:
         serializer.instance = services.team_create(
-            workspace=self.request.workspace, **serializer.validated_data
-        )  # type: ignore[attr-defined]
+            workspace=api_context(self.request).workspace, **serializer.validated_data
+        )
 
-    def perform_update(self, serializer: TeamSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[Team]) -> None:
         team = serializer.instance
         assert team is not None  # noqa: S101 - DRF sets it for updates
         data = {
@@ -151,7 +152,7 @@ class MembershipViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet,
 ):
     """Members of the workspace. People join through invitations, so there is no create."""
 
@@ -160,7 +161,7 @@ class MembershipViewSet(
     write_role = Role.ADMIN
     filterset_fields = ("role", "team")
 
-    def perform_update(self, serializer: MembershipSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: serializers.BaseSerializer[Membership]) -> None:
         membership = serializer.instance
         assert membership is not None  # noqa: S101
         data = serializer.validated_data
@@ -183,7 +184,7 @@ class InvitationViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet,
 ):
     """Invitations by email. Creating one sends the email through Celery."""
 
@@ -200,14 +201,14 @@ class InvitationViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: InvitationSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: serializers.BaseSerializer[Invitation]) -> None:
         data = serializer.validated_data
         serializer.instance = invitations.invitation_create(
-            workspace=self.request.workspace,  # type: ignore[attr-defined]
+            workspace=api_context(self.request).workspace,
             email=data["email"],
             role=data.get("role", Role.EDITOR),
             team=data.get("team"),
-            invited_by=self.request.user,  # type: ignore[arg-type]
+            invited_by=api_user(self.request),
         )
 
     def perform_destroy(self, instance: Invitation) -> None:
@@ -225,7 +226,7 @@ class ApiTokenViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet,
 ):
     """API tokens of the workspace. The key is returned once, on creation."""
 
@@ -242,11 +243,11 @@ class ApiTokenViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         issued = tokens.api_token_create(
-            workspace=request.workspace,  # type: ignore[attr-defined]
+            workspace=api_context(request).workspace,
             name=serializer.validated_data["name"],
             role=serializer.validated_data.get("role", Role.VIEWER),
-            created_by=request.user,  # type: ignore[arg-type]
-            creator_role=request.workspace_role,  # type: ignore[attr-defined]
+            created_by=api_user(request),
+            creator_role=api_context(request).role,
         )
         body = IssuedApiTokenSerializer(issued.token).data | {"key": issued.key}
         return Response(body, status=status.HTTP_201_CREATED)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.roles import Role
-from apps.workspaces.models import Invitation, Membership, Team, Workspace
+from apps.workspaces.models import Invitation, Membership, Team, Workspace, pending_invitation
 from apps.workspaces.services import membership_add
 
 SIGNING_SALT = "ensemble.invitation"
@@ -78,7 +78,7 @@ def invitation_create(
         raise ValidationError({"team": "That team belongs to another workspace."})
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of this workspace."})
-    Invitation.objects.filter(workspace=workspace, email__iexact=email).pending().update(
+    Invitation.objects.filter(pending_invitation(), workspace=workspace, email__iexact=email).update(
         revoked_at=timezone.now()
     )
     invitation = Invitation(
@@ -139,7 +139,9 @@ def invitation_send_email(*, invitation_id: int) -> bool:
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Join the workspace as the invited address. Locked so a double click cannot accept twice."""
     invitation = (
-        Invitation.objects.select_for_update().select_related("workspace", "team").get(id=invitation.id)
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("workspace", "team")
+        .get(id=invitation.id)
     )
     if invitation.status != "pending":
         raise InvitationError(f"This invitation is {invitation.status}.")

@@ -106,9 +106,9 @@ class Membership(WorkspaceScopedModel):
         return Role(self.role)
 
 
-class InvitationQuerySet(models.QuerySet["Invitation"]):
-    def pending(self) -> InvitationQuerySet:
-        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+def pending_invitation() -> models.Q:
+    """Not accepted, not withdrawn, not expired: the link still works."""
+    return models.Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
 class Invitation(WorkspaceScopedModel):
@@ -128,8 +128,6 @@ class Invitation(WorkspaceScopedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects: ClassVar[InvitationQuerySet] = InvitationQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ("-created_at",)

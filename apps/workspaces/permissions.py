@@ -6,12 +6,14 @@ A token acts in its own workspace with its own role. A browser session picks the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
+from apps.accounts.models import User
 from apps.core.roles import Role
 from apps.workspaces.models import ApiToken, Membership, Workspace
 
@@ -37,17 +39,34 @@ def _session_membership(request: Request) -> Membership:
     )
 
 
-def resolve_workspace(request: Request) -> tuple[Workspace, Role]:
-    """Resolve once per request and remember it on the request."""
-    if hasattr(request, "workspace_role"):
-        return request.workspace, request.workspace_role
+@dataclass(frozen=True)
+class ApiContext:
+    workspace: Workspace
+    role: Role
+
+
+_CONTEXT_ATTRIBUTE = "_ensemble_api_context"
+
+
+def api_user(request: Request) -> User:
+    """The authenticated person behind a request (for a token: whoever created it)."""
+    if not isinstance(request.user, User):
+        raise exceptions.NotAuthenticated()
+    return request.user
+
+
+def api_context(request: Request) -> ApiContext:
+    """The workspace and role an API request acts with; resolved once and kept on the request."""
+    cached: ApiContext | None = getattr(request, _CONTEXT_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
     if isinstance(request.auth, ApiToken):
-        workspace, role = request.auth.workspace, Role(request.auth.role)
+        context = ApiContext(workspace=request.auth.workspace, role=Role(request.auth.role))
     else:
         membership = _session_membership(request)
-        workspace, role = membership.workspace, Role(membership.role)
-    request.workspace, request.workspace_role = workspace, role
-    return workspace, role
+        context = ApiContext(workspace=membership.workspace, role=Role(membership.role))
+    setattr(request, _CONTEXT_ATTRIBUTE, context)
+    return context
 
 
 class HasWorkspaceRole(permissions.BasePermission):
@@ -61,8 +80,7 @@ class HasWorkspaceRole(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
-        _, role = resolve_workspace(request)
-        return role.includes(self.required_role(request, view))
+        return api_context(request).role.includes(self.required_role(request, view))
 
     @staticmethod
     def required_role(request: Request, view: Any) -> Role:
@@ -71,5 +89,5 @@ class HasWorkspaceRole(permissions.BasePermission):
         if action in action_roles:
             return action_roles[action]
         if request.method in permissions.SAFE_METHODS:
-            return getattr(view, "read_role", Role.VIEWER)  # type: ignore[no-any-return]
-        return getattr(view, "write_role", Role.EDITOR)  # type: ignore[no-any-return]
+            return Role(getattr(view, "read_role", Role.VIEWER))
+        return Role(getattr(view, "write_role", Role.EDITOR))

@@ -11,7 +11,7 @@ from apps.accounts.models import User
 from apps.workspaces.models import Membership, Team, Workspace
 
 
-class TeamOfRowWorkspaceWidget(ForeignKeyWidget):  # type: ignore[misc]
+class TeamOfRowWorkspaceWidget(ForeignKeyWidget):
     """Looks a team up by name inside the row's own workspace, never across workspaces."""
 
     def get_queryset(self, value: Any, row: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -23,7 +23,7 @@ class TeamOfRowWorkspaceWidget(ForeignKeyWidget):  # type: ignore[misc]
         return None
 
 
-class TeamResource(resources.ModelResource):  # type: ignore[misc]
+class TeamResource(resources.ModelResource):
     workspace = fields.Field(
         attribute="workspace", column_name="workspace", widget=ForeignKeyWidget(Workspace, field="slug")
     )
@@ -36,7 +36,7 @@ class TeamResource(resources.ModelResource):  # type: ignore[misc]
         report_skipped = True
 
 
-class MembershipResource(resources.ModelResource):  # type: ignore[misc]
+class MembershipResource(resources.ModelResource):
     workspace = fields.Field(
         attribute="workspace", column_name="workspace", widget=ForeignKeyWidget(Workspace, field="slug")
     )

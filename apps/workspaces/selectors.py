@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from apps.core.scoping import get_scoped_or_404, scoped
-from apps.workspaces.models import ApiToken, Invitation, Membership, Team, Workspace
+from apps.workspaces.models import ApiToken, Invitation, Membership, Team, Workspace, pending_invitation
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -31,7 +31,12 @@ def membership_for_user(*, user: User, workspace_slug: str) -> Membership:
 
 
 def team_list(*, workspace: Workspace) -> QuerySet[Team]:
-    return scoped(Team.objects.all(), workspace=workspace).annotate(member_count=Count("memberships"))
+    # Meta.ordering does not apply to GROUP BY queries, so the order is spelled out.
+    return (
+        scoped(Team.objects.all(), workspace=workspace)
+        .annotate(member_count=Count("memberships"))
+        .order_by("name", "id")
+    )
 
 
 def team_get(*, workspace: Workspace, team_id: int) -> Team:
@@ -52,7 +57,7 @@ def membership_get(*, workspace: Workspace, membership_id: int) -> Membership:
 
 def invitation_list(*, workspace: Workspace, pending_only: bool = True) -> QuerySet[Invitation]:
     invitations = scoped(Invitation.objects.select_related("team", "invited_by"), workspace=workspace)
-    return invitations.pending() if pending_only else invitations
+    return invitations.filter(pending_invitation()) if pending_only else invitations
 
 
 def invitation_get(*, workspace: Workspace, invitation_id: int) -> Invitation:

@@ -6,6 +6,7 @@ the form it came from.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -284,10 +285,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
-                invitations.invitation_accept(invitation=invitation, user=request.user)  # type: ignore[arg-type]
+                invitations.invitation_accept(invitation=invitation, user=request.user)
             except invitations.InvitationError as error:
-                context = {"reason": str(error)}
-                return render_page(request, "workspaces/invitation_invalid.html", context, status=409)
+                reason = {"reason": str(error)}
+                return render_page(request, "workspaces/invitation_invalid.html", reason, status=409)
             messages.success(request, f"Welcome to {invitation.workspace.name}.")
             return redirect(dashboard_url)
         return render_page(request, "workspaces/invitation_accept.html", {"invitation": invitation})
@@ -313,7 +314,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to {invitation.workspace.name}.")
             return redirect(dashboard_url)
-    context = {"invitation": invitation, "form": form}
+    context: dict[str, Any] = {"invitation": invitation, "form": form}
     return render_page(
         request, "workspaces/invitation_signup.html", context, status=422 if form.errors else 200
     )

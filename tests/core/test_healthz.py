@@ -23,8 +23,8 @@ def test_healthz_is_ok_when_database_and_broker_answer(client: Client) -> None:
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_is_unreachable(client: Client, settings) -> None:
     with mock.patch.object(selectors.celery_app, "connection_for_write") as connection_for_write:
-        connection_for_write.return_value.__enter__.return_value.ensure_connection.side_effect = ConnectionError(
-            "Connection refused"
+        connection_for_write.return_value.__enter__.return_value.ensure_connection.side_effect = (
+            ConnectionError("Connection refused")
         )
         response = client.get("/healthz")
 
