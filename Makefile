@@ -70,7 +70,9 @@ format: install
 	$(BIN)/djlint --reformat templates
 
 bench: install
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@shopt -s nullglob; scripts=(benchmarks/*.py); \
+	  [ $${#scripts[@]} -gt 0 ] || { echo "No benchmarks yet: benchmarks/ is empty."; exit 0; }; \
+	  for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script" || exit 1; done
 
 clean:
 	rm -rf var/ .mypy_cache .ruff_cache

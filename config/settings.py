@@ -17,15 +17,17 @@ import environ
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("ENSEMBLE_VAR_DIR", default=str(BASE_DIR / "var")))
-
 env = environ.Env()
 env.read_env(BASE_DIR / ".env")
+# Where the embedded default keeps its SQLite file, broker folder, cache and uploads.
+VAR_DIR = Path(env.str("ENSEMBLE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core -------------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 # The fallback key only serves local runs; settings_production refuses to start without SECRET_KEY.
 SECRET_KEY = env.str("SECRET_KEY", default="ensemble-local-development-key-not-for-production-use-0123456789")
+# Old keys still accepted for signatures (sessions, invitation links) while a new key rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -130,7 +132,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "apps.accounts.security.login_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+# How many reverse proxies append to X-Forwarded-For: the client address is read behind them.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 
@@ -170,6 +177,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -202,6 +210,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # Without a proxy, X-Forwarded-For is the client's to forge: throttle on REMOTE_ADDR then.
+    "NUM_PROXIES": PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),

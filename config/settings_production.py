@@ -15,6 +15,16 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
 
+# The embedded defaults (localhost links, filesystem broker, per-machine cache, console email) would
+# fail quietly in production, so these must be named explicitly.
+_missing = [
+    name
+    for name in ("SITE_URL", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL")
+    if not env.str(name, default="")
+]
+if _missing:
+    raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(_missing)}.")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # /healthz is probed by load balancers over plain HTTP inside the private network.

@@ -1,9 +1,15 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core.views import healthz
 from apps.workspaces import views as workspaces_views
+
+# Swagger UI sets a few inline styles; only this page relaxes style-src, scripts stay 'self'.
+api_docs = csp_update({"style-src": ["'unsafe-inline'"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("", workspaces_views.home, name="home"),
@@ -13,7 +19,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

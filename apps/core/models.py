@@ -1,13 +1,8 @@
-"""Abstract base models and the scoped query set every workspace-owned model uses."""
+"""Abstract base models shared by every app, and the heartbeat of background components."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Self
-
 from django.db import models
-
-if TYPE_CHECKING:
-    from apps.workspaces.models import Workspace
 
 
 class TimeStampedModel(models.Model):
@@ -18,17 +13,10 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-class WorkspaceScopedQuerySet(models.QuerySet[Any]):
-    def for_workspace(self, workspace: Workspace) -> Self:
-        return self.filter(workspace=workspace)
-
-
 class WorkspaceScopedModel(TimeStampedModel):
-    """A row that belongs to exactly one workspace. Read it only through `for_workspace`."""
+    """A row that belongs to exactly one workspace; read it through `apps.core.scoping`."""
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-
-    objects: ClassVar[models.Manager[Any]] = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         abstract = True

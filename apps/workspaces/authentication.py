@@ -9,14 +9,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from apps.workspaces.models import ApiToken
-from apps.workspaces.tokens import api_token_authenticate
+from apps.workspaces.tokens import AuthenticatedToken, api_token_authenticate
 
 KEYWORDS = (b"bearer", b"token")
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+    def authenticate(self, request: Request) -> tuple[Any, AuthenticatedToken] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() not in KEYWORDS:
             return None
@@ -26,12 +25,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = parts[1].decode()
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed(_("The API key contains invalid characters.")) from error
-        token = api_token_authenticate(key=key)
-        if token is None:
+        authenticated = api_token_authenticate(key=key)
+        if authenticated is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        if token.created_by is None or not token.created_by.is_active:
-            raise exceptions.AuthenticationFailed(_("The person who created this key no longer has access."))
-        return token.created_by, token
+        return authenticated.token.created_by, authenticated
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

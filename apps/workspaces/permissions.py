@@ -15,14 +15,15 @@ from rest_framework.request import Request
 
 from apps.accounts.models import User
 from apps.core.roles import Role
-from apps.workspaces.models import ApiToken, Membership, Workspace
+from apps.workspaces.models import Membership, Workspace
+from apps.workspaces.tokens import AuthenticatedToken
 
 WORKSPACE_HEADER = "HTTP_X_WORKSPACE"
 SESSION_WORKSPACE_KEY = "workspace_slug"
 
 
 def _session_membership(request: Request) -> Membership:
-    memberships = Membership.objects.select_related("workspace").filter(user=request.user)
+    memberships = Membership.objects.select_related("workspace").filter(user=api_user(request))
     slug = request.META.get(WORKSPACE_HEADER) or request.session.get(SESSION_WORKSPACE_KEY)
     if slug:
         membership = memberships.filter(workspace__slug=slug).first()
@@ -60,8 +61,8 @@ def api_context(request: Request) -> ApiContext:
     cached: ApiContext | None = getattr(request, _CONTEXT_ATTRIBUTE, None)
     if cached is not None:
         return cached
-    if isinstance(request.auth, ApiToken):
-        context = ApiContext(workspace=request.auth.workspace, role=Role(request.auth.role))
+    if isinstance(request.auth, AuthenticatedToken):
+        context = ApiContext(workspace=request.auth.token.workspace, role=request.auth.role)
     else:
         membership = _session_membership(request)
         context = ApiContext(workspace=membership.workspace, role=Role(membership.role))

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.core.roles import Role
-from apps.workspaces.models import ApiToken, Workspace
+from apps.workspaces.models import ApiToken, Membership, Workspace
 
 if TYPE_CHECKING:
     from apps.accounts.models import User
@@ -72,19 +72,39 @@ def api_tokens_revoke_for_user(*, workspace: Workspace, user: User) -> int:
     )
 
 
-def api_token_authenticate(*, key: str) -> ApiToken | None:
-    """The active token for a presented key, or None. Records when it was last used."""
+@dataclass(frozen=True)
+class AuthenticatedToken:
+    """A presented key that checks out, with the role it may act with right now."""
+
+    token: ApiToken
+    role: Role
+
+
+def api_token_authenticate(*, key: str) -> AuthenticatedToken | None:
+    """The active token for a presented key, or None. Records when it was last used.
+
+    A token acts with the lower of its own role and its creator's current role, and dies with the
+    creator's membership: demoting or removing a person (even through the admin) reaches their keys.
+    """
     if not key.startswith(KEY_PREFIX):
         return None
     token = (
         ApiToken.objects.select_related("workspace", "created_by")
-        .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+        .filter(key_hash=hash_key(key), revoked_at__isnull=True, created_by__is_active=True)
         .first()
     )
     if token is None:
+        return None
+    creator_role = (
+        Membership.objects.filter(workspace_id=token.workspace_id, user=token.created_by)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if creator_role is None:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(id=token.id).update(last_used_at=now)
         token.last_used_at = now
-    return token
+    role = min(Role(token.role), Role(creator_role), key=lambda r: r.rank)
+    return AuthenticatedToken(token=token, role=role)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -227,7 +227,7 @@ def settings_page(request: WorkspaceHttpRequest) -> HttpResponse:
             field.disabled = True
     if request.method == "POST":
         if not is_admin:
-            return HttpResponse("Only admins can change workspace settings.", status=403)
+            raise PermissionDenied("Only admins can change workspace settings.")
         if form.is_valid():
             try:
                 services.workspace_update(workspace=request.workspace, **form.cleaned_data)

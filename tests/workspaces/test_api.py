@@ -236,3 +236,22 @@ def test_api_requests_beyond_the_rate_limit_get_429_with_retry_after(
     assert statuses == [200, 200, 429]
     assert response.json()["error"]["code"] == "throttled"
     assert "Retry-After" in response
+
+
+def test_a_token_acts_with_its_creators_current_role_after_a_demotion(cast: Cast) -> None:
+    _, key = issue_token(membership=cast.owner_membership)  # an admin token
+    MembershipFactory(workspace=cast.workspace, role=Role.ADMIN)
+    Membership.objects.filter(id=cast.owner_membership.id).update(role=Role.VIEWER)
+
+    client = _client_with(key)
+
+    assert client.get("/api/v1/teams/").status_code == 200
+    assert client.post("/api/v1/teams/", {"name": "Growth"}).status_code == 403
+
+
+def test_a_token_stops_working_when_its_creator_leaves_the_workspace_by_any_route(cast: Cast) -> None:
+    _, key = issue_token(membership=cast.member_membership)
+
+    Membership.objects.filter(id=cast.member_membership.id).delete()  # e.g. an admin data fix
+
+    assert _client_with(key).get("/api/v1/teams/").status_code == 401

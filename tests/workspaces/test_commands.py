@@ -67,7 +67,7 @@ def test_create_api_token_refuses_a_non_member(cast: Cast) -> None:
 
 
 def test_seed_demo_creates_acme_with_four_teams_and_a_person_in_each() -> None:
-    output = _run("seed_demo")
+    output = _run("seed_demo", "--force")
 
     acme = Workspace.objects.get(slug="acme")
     assert acme.name == "Acme Outdoor"
@@ -79,7 +79,7 @@ def test_seed_demo_creates_acme_with_four_teams_and_a_person_in_each() -> None:
 
 
 def test_seed_demo_is_idempotent() -> None:
-    _run("seed_demo")
+    _run("seed_demo", "--force")
     counts = (
         Workspace.objects.count(),
         Team.objects.count(),
@@ -87,7 +87,7 @@ def test_seed_demo_is_idempotent() -> None:
         User.objects.count(),
     )
 
-    _run("seed_demo")
+    _run("seed_demo", "--force")
 
     assert (
         Workspace.objects.count(),
@@ -95,3 +95,11 @@ def test_seed_demo_is_idempotent() -> None:
         Membership.objects.count(),
         User.objects.count(),
     ) == counts
+
+
+def test_seed_demo_refuses_to_run_with_debug_off_unless_forced(settings) -> None:
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG=true"):
+        _run("seed_demo")
+    assert not Workspace.objects.filter(slug="acme").exists()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.workspaces.demo import DEMO_PASSWORD, seed_demo
 
@@ -12,7 +13,17 @@ from apps.workspaces.demo import DEMO_PASSWORD, seed_demo
 class Command(BaseCommand):
     help = "Create or refresh the demo workspaces “Acme Outdoor” (acme) and “Summit Kids” (summit)."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Run even with DEBUG off (it resets the demo passwords)."
+        )
+
+    def handle(self, *args: Any, force: bool, **options: Any) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo sets published passwords on the demo logins, so it runs only with DEBUG=true "
+                "(as `make run` does). Pass --force if this really is a demo installation."
+            )
         people = seed_demo()
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for person, workspaces in people:
