@@ -27,6 +27,8 @@ class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
             "time_zone",
             "default_sender_name",
             "default_sender_email",
+            "default_phone_region",
+            "currency",
             "postal_address",
             "created_at",
         )

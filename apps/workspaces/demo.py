@@ -39,7 +39,17 @@ def _person(person: DemoPerson) -> User:
     return user
 
 
-def _workspace(*, slug: str, name: str, owner: User, time_zone: str, sender: str, address: str) -> Workspace:
+def _workspace(
+    *,
+    slug: str,
+    name: str,
+    owner: User,
+    time_zone: str,
+    sender: str,
+    address: str,
+    region: str,
+    currency: str,
+) -> Workspace:
     workspace = Workspace.objects.filter(slug=slug).first()
     if workspace is None:
         workspace = services.workspace_create(name=name, slug=slug, owner=owner, time_zone=time_zone)
@@ -48,6 +58,8 @@ def _workspace(*, slug: str, name: str, owner: User, time_zone: str, sender: str
         default_sender_name=name,
         default_sender_email=sender,
         postal_address=address,
+        default_phone_region=region,
+        currency=currency,
     )
     return workspace
 
@@ -64,6 +76,8 @@ def seed_demo() -> list[tuple[DemoPerson, str]]:
         time_zone="Europe/Berlin",
         sender="hello@acme.example",
         address="Acme Outdoor GmbH, Bergstraße 12, 80331 München, Germany",
+        region="DE",
+        currency="EUR",
     )
     summit = _workspace(
         slug="summit",
@@ -72,6 +86,8 @@ def seed_demo() -> list[tuple[DemoPerson, str]]:
         time_zone="America/New_York",
         sender="hi@summitkids.example",
         address="Summit Kids Inc., 200 Trail Ave, Boulder, CO 80302, USA",
+        region="US",
+        currency="USD",
     )
     for person in ACME_PEOPLE:
         team = Team.objects.get(workspace=acme, kind=person.team)

@@ -35,7 +35,15 @@ class WorkspaceSettingsForm(forms.ModelForm[Workspace]):
 
     class Meta:
         model = Workspace
-        fields = ("name", "time_zone", "default_sender_name", "default_sender_email", "postal_address")
+        fields = (
+            "name",
+            "time_zone",
+            "default_phone_region",
+            "currency",
+            "default_sender_name",
+            "default_sender_email",
+            "postal_address",
+        )
         widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
 
 

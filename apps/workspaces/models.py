@@ -41,6 +41,20 @@ class Workspace(TimeStampedModel):
     )
     default_sender_name = models.CharField(_("default sender name"), max_length=120, blank=True)
     default_sender_email = models.EmailField(_("default sender address"), blank=True)
+    default_phone_region = models.CharField(
+        _("default phone region"),
+        max_length=2,
+        default="DE",
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Use a two-letter country code such as DE or US."))],
+        help_text=_("Phone numbers written without a country code are read as this country's."),
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter currency code such as EUR or USD."))],
+        help_text=_("Money amounts such as a contact's total spent are in this currency."),
+    )
     postal_address = models.TextField(
         _("postal address"),
         blank=True,

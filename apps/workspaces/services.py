@@ -49,7 +49,15 @@ def workspace_create(
 
 
 def workspace_update(*, workspace: Workspace, **fields: str) -> Workspace:
-    allowed = {"name", "time_zone", "default_sender_name", "default_sender_email", "postal_address"}
+    allowed = {
+        "name",
+        "time_zone",
+        "default_phone_region",
+        "currency",
+        "default_sender_name",
+        "default_sender_email",
+        "postal_address",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError(f"These workspace fields cannot be changed: {', '.join(sorted(unknown))}.")

@@ -21,6 +21,8 @@ def _manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
     }
     merged = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_production", **production, **env}
+    # make test allows async-unsafe calls for the browser tests; check --deploy rightly flags that.
+    merged["DJANGO_ALLOW_ASYNC_UNSAFE"] = None
     environment = {name: value for name, value in merged.items() if value is not None}
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", *args],

@@ -169,7 +169,13 @@ def test_admin_adds_and_deletes_a_custom_team(owner_client: Client, cast: Cast) 
 def test_only_admins_change_workspace_settings(
     owner_client: Client, member_client: Client, cast: Cast
 ) -> None:
-    data = {"name": "Acme", "time_zone": "Europe/Paris", "postal_address": "1 Rue de la Paix, Paris"}
+    data = {
+        "name": "Acme",
+        "time_zone": "Europe/Paris",
+        "default_phone_region": "FR",
+        "currency": "EUR",
+        "postal_address": "1 Rue de la Paix, Paris",
+    }
 
     assert member_client.post("/w/acme/settings/", data).status_code == 403
     assert owner_client.post("/w/acme/settings/", data).status_code == 302
