@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.workspaces",
+    "apps.contacts",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +192,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     # One static entry a minute: the worker records that beat and a worker are alive (see /healthz).
     "heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
+    "refresh-contact-ages": {"task": "contacts.refresh_ages", "schedule": 24 * 60 * 60.0},
 }
 
 # --- REST API ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("workspaces/new/", workspaces_views.workspace_create, name="workspace-create"),
     path("invitations/<str:token>/", workspaces_views.invitation_accept, name="invitation-accept"),
+    path("w/<slug:workspace_slug>/contacts/", include("apps.contacts.urls")),
     path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.contacts.models import Contact, ContactTag, CustomField, Tag
 from apps.core.roles import Role
 from apps.workspaces import tokens
 from apps.workspaces.models import ApiToken, Invitation, Membership, Team, TeamKind, Workspace
@@ -79,3 +80,42 @@ def issue_token(*, membership: Membership, role: str | None = None) -> tuple[Api
         creator_role=Role(membership.role),
     )
     return issued.token, issued.key
+
+
+class TagFactory(factory.django.DjangoModelFactory[Tag]):
+    class Meta:
+        model = Tag
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory[CustomField]):
+    class Meta:
+        model = CustomField
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.Sequence(lambda n: f"Field {n}")
+    field_type = "text"
+
+
+class ContactFactory(factory.django.DjangoModelFactory[Contact]):
+    """A plausible customer. Normalised columns are derived the way the services derive them."""
+
+    class Meta:
+        model = Contact
+        skip_postgeneration_save = True
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    email_normalized = factory.LazyAttribute(lambda contact: contact.email.strip().lower())
+    city = "Berlin"
+    country = "DE"
+
+    @factory.post_generation
+    def tags(self, create: bool, extracted: list[Tag] | None, **kwargs: object) -> None:
+        if create and extracted:
+            ContactTag.objects.bulk_create(ContactTag(contact=self, tag=tag) for tag in extracted)

@@ -1,0 +1,1 @@
+"""Contacts: the one customer record per person, tags, custom fields, consent and suppression."""

@@ -1,0 +1,213 @@
+"""The contact record, its tags and custom fields, consent history and the suppression list."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from apps.contacts.choices import (
+    Channel,
+    Consent,
+    ContactSource,
+    CustomFieldType,
+    EducationLevel,
+    Gender,
+    IncomeBand,
+    MaritalStatus,
+    SuppressionReason,
+)
+from apps.core.models import TimeStampedModel, WorkspaceScopedModel
+from apps.workspaces.models import Workspace, validate_time_zone
+
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f6f5c."))
+custom_key_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,49}$", _("Use lower-case letters, digits and underscores, starting with a letter.")
+)
+
+
+class Tag(WorkspaceScopedModel):
+    """Marks contacts (signed up for offer A, came to the spring event...); segments build on tags."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=80)
+    colour = models.CharField(_("colour"), max_length=7, default="#1f6f5c", validators=[colour_validator])
+    description = models.CharField(_("description"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints: ClassVar = [
+            models.UniqueConstraint("workspace", Lower("name"), name="contacts_tag_name_ci_unique"),
+        ]
+        permissions: ClassVar = [("import_tag", "Can import tags")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(WorkspaceScopedModel):
+    """A workspace-defined attribute, stored in `Contact.custom[key]` and validated by its type."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="custom_fields")
+    key = models.CharField(_("key"), max_length=50, validators=[custom_key_validator])
+    label = models.CharField(_("label"), max_length=80)
+    field_type = models.CharField(_("type"), max_length=10, choices=CustomFieldType.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True, help_text=_("For the choice type."))
+
+    class Meta:
+        ordering = ("label",)
+        constraints: ClassVar = [
+            models.UniqueConstraint("workspace", "key", name="contacts_customfield_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Contact(WorkspaceScopedModel):
+    """One person, one record: every channel, segment and report reads it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    # Trimmed and lower-cased: duplicates are found on it, and it is unique per workspace.
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone_e164 = models.CharField(max_length=16, blank=True, editable=False)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    age = models.PositiveSmallIntegerField(
+        _("age"), null=True, blank=True, validators=[MaxValueValidator(130)]
+    )
+    gender = models.CharField(_("gender"), max_length=12, choices=Gender.choices, blank=True)
+    marital_status = models.CharField(
+        _("marital status"), max_length=12, choices=MaritalStatus.choices, blank=True
+    )
+    children_in_household = models.PositiveSmallIntegerField(
+        _("children in household"), null=True, blank=True, validators=[MaxValueValidator(20)]
+    )
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    region = models.CharField(_("region"), max_length=120, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE."))
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    household_income_band = models.CharField(
+        _("household income band"), max_length=12, choices=IncomeBand.choices, blank=True
+    )
+    education_level = models.CharField(
+        _("education level"), max_length=12, choices=EducationLevel.choices, blank=True
+    )
+    customer_since = models.DateField(_("customer since"), null=True, blank=True)
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    # In the workspace's currency (Workspace.currency).
+    total_spent = models.DecimalField(
+        _("total spent"), max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    language = models.CharField(_("preferred language"), max_length=10, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[validate_time_zone])
+
+    email_consent = models.CharField(
+        _("email consent"), max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
+    )
+    email_consent_at = models.DateTimeField(null=True, blank=True)
+    email_consent_source = models.CharField(max_length=120, blank=True)
+    sms_consent = models.CharField(
+        _("SMS consent"), max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
+    )
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    sms_consent_source = models.CharField(max_length=120, blank=True)
+
+    source = models.CharField(
+        _("source"), max_length=10, choices=ContactSource.choices, default=ContactSource.MANUAL
+    )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    tags: models.ManyToManyField[Tag, ContactTag] = models.ManyToManyField(
+        Tag, through="ContactTag", related_name="contacts", blank=True
+    )
+
+    class Meta:
+        ordering = ("-id",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                "workspace",
+                "email_normalized",
+                condition=~Q(email_normalized=""),
+                name="contacts_email_unique",
+            ),
+        ]
+        indexes: ClassVar = [
+            # Keyset pagination walks (workspace, id); filters below are the common list filters.
+            models.Index(fields=["workspace", "-id"], name="contacts_ws_id"),
+            models.Index(fields=["workspace", "phone_e164"], name="contacts_ws_phone"),
+            models.Index(fields=["workspace", "updated_at"], name="contacts_ws_updated"),
+            models.Index(fields=["workspace", "city"], name="contacts_ws_city"),
+            models.Index(fields=["workspace", "country"], name="contacts_ws_country"),
+            models.Index(fields=["workspace", "age"], name="contacts_ws_age"),
+            models.Index(fields=["workspace", "gender"], name="contacts_ws_gender"),
+        ]
+        permissions: ClassVar = [("import_contact", "Can import contacts")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or self.phone or f"Contact {self.id}"
+
+
+class ContactTag(models.Model):
+    """The contact-tag link. `(tag, contact)` is indexed for segment counts by tag."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint("contact", "tag", name="contacts_contacttag_unique")]
+        indexes: ClassVar = [models.Index(fields=["tag", "contact"], name="contacts_contacttag_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} - {self.tag_id}"
+
+
+class ConsentEvent(TimeStampedModel):
+    """Consent history: who, when, how, and the consent text, per channel."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Consent.choices)
+    source = models.CharField(max_length=120, blank=True)
+    text = models.TextField(blank=True, help_text=_("The consent wording the person agreed to, if any."))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status} at {self.created_at:%Y-%m-%d}"
+
+
+class Suppression(WorkspaceScopedModel):
+    """An address never to be contacted for marketing again. Stored hashed, so erasure erases."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="suppressions")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=12, choices=SuppressionReason.choices)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                "workspace", "channel", "address_hash", name="contacts_suppression_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.address_hash[:10]}… ({self.reason})"
