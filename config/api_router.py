@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from apps.contacts import api as contacts_api
 from apps.workspaces import api as workspaces_api
 
 router = DefaultRouter()
@@ -10,6 +11,9 @@ router.register("teams", workspaces_api.TeamViewSet, basename="team")
 router.register("memberships", workspaces_api.MembershipViewSet, basename="membership")
 router.register("invitations", workspaces_api.InvitationViewSet, basename="invitation")
 router.register("tokens", workspaces_api.ApiTokenViewSet, basename="apitoken")
+router.register("contacts", contacts_api.ContactViewSet, basename="contact")
+router.register("tags", contacts_api.TagViewSet, basename="tag")
+router.register("custom-fields", contacts_api.CustomFieldViewSet, basename="custom-field")
 
 app_name = "api"
 urlpatterns = [

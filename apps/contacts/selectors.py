@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
-from apps.contacts.choices import Channel
-from apps.contacts.cleaning import PARSERS, FieldError, address_hash
+from apps.contacts.choices import Channel, ContactSource
+from apps.contacts.cleaning import PARSERS, CustomFieldSpec, FieldError, address_hash, clean_custom_value
 from apps.contacts.models import ConsentEvent, Contact, ContactTag, CustomField, Suppression, Tag
 from apps.core.scoping import get_scoped_or_404, scoped
 from apps.workspaces.models import Workspace
@@ -208,3 +208,85 @@ def filter_from_params(params: Mapping[str, Any], *, custom_keys: Sequence[str] 
         fields=fields,
         custom=custom,
     )
+
+
+@dataclass(frozen=True)
+class ParsedFilter:
+    filters: ContactFilter
+    errors: dict[str, str]  # parameter -> why its value was ignored
+
+
+def contact_filter_from_params(
+    params: Mapping[str, Any], *, custom_fields: Sequence[CustomField]
+) -> ParsedFilter:
+    """`filter_from_params` for pages: values are typed the way they are stored (an age is a number,
+    a yes/no custom field a boolean), and a value that cannot match is reported and left out instead
+    of failing the query."""
+    errors: dict[str, str] = {}
+    try:
+        parsed = filter_from_params(params, custom_keys=[custom.key for custom in custom_fields])
+    except ValueError as error:
+        errors["updated_since"] = str(error).removeprefix("updated_since: ")
+        rest = {key: value for key, value in params.items() if key != "updated_since"}
+        getlist = getattr(params, "getlist", None)
+        parsed = filter_from_params(
+            {**rest, "tag": getlist("tag")} if getlist else rest,
+            custom_keys=[custom.key for custom in custom_fields],
+        )
+    fields: dict[str, Any] = {}
+    for name, value in parsed.fields.items():
+        try:
+            fields[name] = _typed_field_value(name, value)
+        except FieldError as error:
+            errors[name] = str(error)
+    specs = {
+        custom.key: CustomFieldSpec(
+            key=custom.key,
+            label=custom.label,
+            field_type=custom.field_type,
+            choices=tuple(custom.choices or ()),
+        )
+        for custom in custom_fields
+    }
+    custom_values: dict[str, Any] = {}
+    for key, value in parsed.custom.items():
+        try:
+            custom_values[key] = clean_custom_value(specs[key], value)
+        except FieldError as error:
+            errors[f"custom.{key}"] = str(error)
+    return ParsedFilter(filters=replace(parsed, fields=fields, custom=custom_values), errors=errors)
+
+
+def _typed_field_value(name: str, value: Any) -> Any:
+    if name == "source":
+        if value not in ContactSource.values:
+            raise FieldError(f"“{value}” is not one of: {', '.join(ContactSource.values)}.")
+        return value
+    return PARSERS[name](value) if name in PARSERS else value
+
+
+def contact_ids_suppressed(*, workspace: Workspace, contacts: Sequence[Contact]) -> set[int]:
+    """Which of these contacts have their email or phone on the suppression list: one query for a
+    whole page (addresses are stored hashed, so the hashes are computed here)."""
+    ids_by_hash: dict[str, set[int]] = {}
+    for contact in contacts:
+        for channel, address in (
+            (Channel.EMAIL, contact.email_normalized),
+            (Channel.SMS, contact.phone_e164),
+        ):
+            if address:
+                ids_by_hash.setdefault(address_hash(channel, address), set()).add(contact.id)
+    if not ids_by_hash:
+        return set()
+    found = suppression_list(workspace=workspace).filter(address_hash__in=list(ids_by_hash))
+    return {
+        contact_id
+        for hash_ in found.values_list("address_hash", flat=True)
+        for contact_id in ids_by_hash[hash_]
+    }
+
+
+def contact_search(contacts: QuerySet[Contact], *, text: str) -> QuerySet[Contact]:
+    """Narrow a contact query set by the list's search rules (name, email prefix, phone digits), for
+    callers that scope it themselves or span workspaces on purpose (the admin)."""
+    return contacts.filter(_search_q(text)) if text.strip() else contacts

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import QuerySet
-from django.db.models.functions import Lower
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Func, JSONField, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
-from apps.contacts.choices import Channel, Consent, ContactSource, SuppressionReason
+from apps.contacts.choices import Channel, Consent, ContactSource, CustomFieldType, SuppressionReason
 from apps.contacts.cleaning import (
+    FIELD_NAMES,
     ContactRules,
     CustomFieldSpec,
     address_hash,
@@ -28,6 +29,9 @@ from apps.contacts.models import ConsentEvent, Contact, ContactTag, CustomField,
 from apps.workspaces.models import Workspace
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
     from apps.accounts.models import User
 
 CONSENT_FIELDS = {"email_consent": Channel.EMAIL, "sms_consent": Channel.SMS}
@@ -255,7 +259,8 @@ def _insert_links_sql(contacts: QuerySet[Contact], tag: Tag) -> tuple[str, tuple
     select_sql, params = contacts.values("id").query.sql_with_params()
     table = ContactTag._meta.db_table
     return (
-        f"INSERT INTO {table} (contact_id, tag_id) SELECT sub.id, %s FROM ({select_sql}) sub "  # noqa: S608
+        # `WHERE true`: SQLite cannot parse INSERT ... SELECT ... ON CONFLICT without a WHERE clause.
+        f"INSERT INTO {table} (contact_id, tag_id) SELECT sub.id, %s FROM ({select_sql}) sub WHERE true "  # noqa: S608
         "ON CONFLICT (contact_id, tag_id) DO NOTHING",
         (tag.id, *params),
     )
@@ -497,6 +502,7 @@ def _store(
     for item in pending:
         for change in item.consent:
             prefix = "email" if change.channel == Channel.EMAIL else "sms"
+            setattr(item.contact, f"{prefix}_consent", change.status)
             setattr(item.contact, f"{prefix}_consent_at", now)
             setattr(item.contact, f"{prefix}_consent_source", change.source[:120])
             update_fields.update({f"{prefix}_consent", f"{prefix}_consent_at", f"{prefix}_consent_source"})
@@ -552,3 +558,196 @@ def _add_tags(workspace: Workspace, pending: Sequence[_Pending]) -> None:
     for item in tagged:
         if item.row.status == "unchanged" and item.contact.pk in gained:
             item.row.status = "updated"
+
+
+# --- Tags and custom fields: the workspace's own vocabulary ------------------------------------------
+
+
+def _tag_name_taken(workspace: Workspace, name: str, *, exclude_id: int | None = None) -> bool:
+    clash = Tag.objects.filter(workspace=workspace, name__iexact=name)
+    if exclude_id is not None:
+        clash = clash.exclude(id=exclude_id)
+    return clash.exists()
+
+
+def _tag_save(tag: Tag) -> Tag:
+    tag.name = tag.name.strip()
+    tag.description = tag.description.strip()
+    if tag.name and _tag_name_taken(tag.workspace, tag.name, exclude_id=tag.pk):
+        raise ValidationError({"name": f"A tag named “{tag.name}” already exists."})
+    tag.full_clean(exclude=["workspace"])
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError as error:  # a concurrent request took the name between check and save
+        raise ValidationError({"name": f"A tag named “{tag.name}” already exists."}) from error
+    return tag
+
+
+def tag_create(*, workspace: Workspace, name: str, colour: str = "#1f6f5c", description: str = "") -> Tag:
+    """A new tag; names are unique per workspace, whatever their case."""
+    return _tag_save(Tag(workspace=workspace, name=name, colour=colour or "#1f6f5c", description=description))
+
+
+def tag_update(*, tag: Tag, name: str, colour: str, description: str = "") -> Tag:
+    """Rename or recolour a tag; its contacts keep it (links point at the tag, not its name)."""
+    tag.name, tag.colour, tag.description = name, colour or tag.colour, description
+    return _tag_save(tag)
+
+
+def tag_delete(*, tag: Tag) -> None:
+    """Delete the tag and its links; the contacts stay."""
+    tag.delete()
+
+
+def _clean_choices(field_type: str, choices: Iterable[str]) -> list[str]:
+    if field_type != CustomFieldType.CHOICE:
+        return []
+    cleaned = list(dict.fromkeys(str(choice).strip() for choice in choices if str(choice).strip()))
+    if not cleaned:
+        raise ValidationError({"choices": "A choice field needs at least one choice."})
+    if any(len(choice) > 80 for choice in cleaned):
+        raise ValidationError({"choices": "Each choice has at most 80 characters."})
+    return cleaned
+
+
+@transaction.atomic
+def custom_field_create(
+    *, workspace: Workspace, key: str, label: str, field_type: str, choices: Sequence[str] = ()
+) -> CustomField:
+    """A workspace-defined contact attribute, stored under `Contact.custom[key]`."""
+    custom_field = CustomField(
+        workspace=workspace,
+        key=key.strip(),
+        label=label.strip(),
+        field_type=field_type,
+        choices=_clean_choices(field_type, choices),
+    )
+    if CustomField.objects.filter(workspace=workspace, key=custom_field.key).exists():
+        raise ValidationError({"key": f"There already is a custom field with the key “{custom_field.key}”."})
+    custom_field.full_clean(exclude=["workspace"], validate_constraints=False)
+    custom_field.save()
+    return custom_field
+
+
+def custom_field_delete(*, custom_field: CustomField) -> None:
+    """Remove the field definition. Stored values stay in `Contact.custom` (creating the field again
+    with the same key shows them again); they are no longer shown, filtered or exported."""
+    custom_field.delete()
+
+
+# --- API: replace a contact (PUT); edit and delete custom fields with their values ----------------
+
+
+@transaction.atomic
+def contact_replace(
+    *,
+    contact: Contact,
+    values: Mapping[str, Any],
+    actor: User | None = None,
+    consent_source: str = "",
+) -> Contact:
+    """Make `values` the whole contact (HTTP PUT): every field left out is cleared, the tags and the
+    custom values are replaced by the given ones.
+
+    Consent is the exception: it changes only when stated. It is the person's recorded decision with
+    its own history, and a client that leaves the field out must not reset an opt-out to "unknown".
+    """
+    full: dict[str, Any] = {name: None for name in FIELD_NAMES if name not in CONSENT_FIELDS}
+    full.update(values)
+    given_custom = full["custom"]
+    if given_custom in (None, "") or isinstance(given_custom, Mapping):
+        defined = contact_rules(workspace=contact.workspace).custom_fields
+        cleared = {key: None for key in contact.custom if key in defined}
+        full["custom"] = cleared | dict(given_custom or {})
+    return contact_update(contact=contact, values=full, actor=actor, consent_source=consent_source)
+
+
+@transaction.atomic
+def custom_field_update(
+    *,
+    custom_field: CustomField,
+    label: str,
+    choices: Sequence[str] = (),
+    key: str | None = None,
+    field_type: str | None = None,
+) -> CustomField:
+    """Relabel a custom field or change its choices. Key and type stay as created: contacts store
+    their values under the key, typed by the type. A choice that contacts still hold stays."""
+    errors: dict[str, str] = {}
+    if key is not None and key.strip() != custom_field.key:
+        errors["key"] = "The key cannot change: contacts store their values under it."
+    if field_type is not None and field_type != custom_field.field_type:
+        errors["field_type"] = "The type cannot change: delete the field and create it again."
+    if errors:
+        raise ValidationError(errors)
+    cleaned = _clean_choices(custom_field.field_type, choices)
+    removed = set(custom_field.choices or ()) - set(cleaned)
+    held = (
+        Contact.objects.filter(workspace_id=custom_field.workspace_id)
+        .filter(**{f"custom__{custom_field.key}__in": sorted(removed)})
+        .exists()
+        if removed
+        else False
+    )
+    if held:
+        raise ValidationError(
+            {"choices": f"Contacts still hold {', '.join(sorted(removed))}: change their values first."}
+        )
+    custom_field.label = label.strip()
+    custom_field.choices = cleaned
+    custom_field.full_clean(exclude=["workspace"], validate_constraints=False)
+    custom_field.save(update_fields=["label", "choices", "updated_at"])
+    return custom_field
+
+
+class _JSONWithoutKey(Func):
+    """A JSON column minus one top-level key, computed inside the UPDATE: JSON_REMOVE on SQLite
+    (and MySQL), the jsonb `-` operator on PostgreSQL."""
+
+    function = "JSON_REMOVE"
+    output_field = JSONField()
+
+    def __init__(self, field_name: str, *, key: str) -> None:
+        super().__init__(F(field_name), Value(f'$."{key}"'))
+        self.key = key
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, Sequence[Any]]:
+        clone = self.copy()
+        clone.set_source_expressions([self.get_source_expressions()[0], Cast(Value(self.key), TextField())])
+        return Func.as_sql(
+            clone, compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra_context
+        )
+
+
+@transaction.atomic
+def custom_field_delete_with_values(*, custom_field: CustomField) -> int:
+    """Delete a custom field and remove its key from every contact of the workspace in one statement
+    (no personal data left behind that nobody can see or export). Returns the contacts changed."""
+    changed = Contact.objects.filter(
+        workspace_id=custom_field.workspace_id, custom__has_key=custom_field.key
+    ).update(custom=_JSONWithoutKey("custom", key=custom_field.key), updated_at=timezone.now())
+    custom_field_delete(custom_field=custom_field)
+    return changed
+
+
+# --- Checking values before a write (the admin's form shows the errors on its fields) -------------
+
+
+def contact_validate(
+    *, workspace: Workspace, values: Mapping[str, Any], contact: Contact | None = None
+) -> dict[str, Any]:
+    """Check `values` as `contact_create` (no `contact`) or `contact_update` would, without writing:
+    the cleaned values, or a `ValidationError` naming the fields to blame."""
+    from copy import copy  # here, not at the top: this block was appended to a shared module
+
+    cleaned = _clean_or_raise(workspace, values)
+    probe = Contact(workspace=workspace) if contact is None else copy(contact)
+    _apply_values(probe, cleaned)
+    if not probe.email_normalized and not probe.phone_e164:
+        raise ValidationError({"email": "A contact needs an email address or a phone number."})
+    _check_unique(probe)
+    _check_consent_allowed(probe, _consent_changes(probe, cleaned, ""))
+    return cleaned

@@ -12,6 +12,7 @@ from apps.workspaces import services
 from apps.workspaces.models import Team, TeamKind, Workspace
 
 DEMO_PASSWORD = "ensemble-demo"  # noqa: S105 - printed on purpose: demo data for local runs only
+DEMO_CONTACTS = 2000
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ def _workspace(
     return workspace
 
 
+def _demo_contacts(workspace: Workspace) -> None:
+    """Customers with tags for the contact pages, once: a workspace that has contacts keeps its own."""
+    # Imported here: contacts build on workspaces, never the other way round at import time.
+    from apps.contacts.models import Contact
+    from apps.contacts.seeding import contacts_seed
+
+    if not Contact.objects.filter(workspace=workspace).exists():
+        contacts_seed(workspace=workspace, count=DEMO_CONTACTS, seed=2026)
+
+
 @transaction.atomic
 def seed_demo() -> list[tuple[DemoPerson, str]]:
     """Create or refresh the demo data; returns (person, workspace slugs) for printing."""
@@ -94,4 +105,5 @@ def seed_demo() -> list[tuple[DemoPerson, str]]:
         services.membership_add(workspace=acme, user=users[person.email], role=person.role, team=team)
     marketing = Team.objects.get(workspace=summit, kind=TeamKind.MARKETING)
     services.membership_add(workspace=summit, user=owner, role=Role.ADMIN, team=marketing)
+    _demo_contacts(acme)
     return [(p, "acme, summit" if p is ACME_PEOPLE[0] else "acme") for p in ACME_PEOPLE]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from typing import ClassVar
 
@@ -17,9 +18,16 @@ from apps.core.models import TimeStampedModel, WorkspaceScopedModel
 from apps.core.roles import Role
 
 
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    # `available_timezones()` walks the tzdata files (~15 ms): once per process, not once per value
+    # (a bulk upsert of 10,000 contacts validates 10,000 time zones).
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
     # Validated, not `choices`: the zone list comes from tzdata and would churn the migrations.
-    if value not in zoneinfo.available_timezones():
+    if value not in _known_time_zones():
         raise ValidationError(
             _("“%(value)s” is not a known time zone, e.g. Europe/Berlin."), params={"value": value}
         )

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 class NavSection:
     label: str | Promise
     url_name: str | None
-    # URL-name prefixes (inside the `workspaces` namespace or an app's) that mark this section active.
+    # URL-name prefixes (inside the `workspaces` namespace or an app's) that mark this section active;
+    # "contacts:" covers every page of the contacts app.
     active_for: tuple[str, ...] = ()
 
 
@@ -22,7 +23,7 @@ SECTIONS: tuple[NavSection, ...] = (
     NavSection(_("Plan"), None),
     NavSection(_("Personas"), None),
     NavSection(_("Segments"), None),
-    NavSection(_("Contacts"), None),
+    NavSection(_("Contacts"), "contacts:list", ("contacts:",)),
     NavSection(_("Campaigns"), None),
     NavSection(_("Calendar"), None),
     NavSection(_("KPIs"), None),
@@ -48,7 +49,7 @@ def nav_items(*, workspace_slug: str, current_view: str | None) -> list[NavItem]
             url=reverse(section.url_name, kwargs={"workspace_slug": workspace_slug})
             if section.url_name
             else None,
-            active=bool(current_view) and current_view in section.active_for,
+            active=any((current_view or "").startswith(prefix) for prefix in section.active_for),
         )
         for section in SECTIONS
     ]

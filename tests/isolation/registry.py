@@ -23,3 +23,7 @@ class ScopedRoute:
     methods: tuple[str, ...] = ("get",)
     # For list endpoints: the object whose id must never appear in another workspace's results.
     must_not_list: str | None = None
+    # For collection actions that answer neither a JSON list nor one object (an export, a bulk
+    # write): `probe(client, their_ids)` checks, as an admin of another workspace, that the action
+    # neither shows nor changes the objects `make_objects` created there.
+    probe: Callable[[Any, ObjectIds], None] | None = None

@@ -152,6 +152,9 @@ def _result_ids(body: Any) -> set[int]:
 
 @pytest.mark.parametrize("row", API, ids=lambda row: row.name)
 def test_api_never_shows_another_workspaces_objects(world: World, row: ScopedRoute) -> None:
+    if row.probe is not None:
+        row.probe(world.token_client, world.their_ids)
+        return
     kwargs = row.kwargs(world.their_ids)
     url = reverse(row.name, kwargs=kwargs)
     if kwargs:
