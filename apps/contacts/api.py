@@ -370,6 +370,8 @@ class ContactViewSet(WorkspaceScopedViewSetMixin, viewsets.GenericViewSet):
 
     serializer_class = ContactSerializer
     queryset = Contact.objects.all()
+    # A bulk export of personal data is a write-level act: viewers read contacts one page at a time.
+    action_roles = {"export": Role.EDITOR}
     filter_backends: list[Any] = []  # filters are read by the selectors (`contact_filter_from_params`)
 
     def get_queryset(self) -> Any:
@@ -719,4 +721,4 @@ class CustomFieldViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
             raise _renamed(error, {"field_type": "type"}) from error
 
     def perform_destroy(self, instance: CustomField) -> None:
-        services.custom_field_delete_with_values(custom_field=instance)
+        services.custom_field_delete(custom_field=instance)

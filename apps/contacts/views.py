@@ -693,7 +693,7 @@ def custom_field_list(request: WorkspaceHttpRequest) -> HttpResponse:
 @require_POST
 def custom_field_delete(request: WorkspaceHttpRequest, custom_field_id: int) -> HttpResponse:
     custom = selectors.custom_field_get(workspace=request.workspace, custom_field_id=custom_field_id)
-    changed = services.custom_field_delete_with_values(custom_field=custom)
+    changed = services.custom_field_delete(custom_field=custom)
     messages.success(
         request,
         ngettext(

@@ -802,13 +802,21 @@ def test_editors_read_custom_fields_but_cannot_manage_them(member_api: APIClient
 # --- Roles -------------------------------------------------------------------------------------------
 
 
+def test_exporting_contacts_needs_the_editor_role(
+    viewer_api: APIClient, member_api: APIClient, cast: Cast
+) -> None:
+    ContactFactory(workspace=cast.workspace)
+
+    assert viewer_api.get(f"{CONTACTS}export/").status_code == 403
+    assert member_api.get(f"{CONTACTS}export/").status_code == 200
+
+
 def test_a_viewer_reads_contacts_but_cannot_create_change_or_erase_them(
     viewer_api: APIClient, cast: Cast
 ) -> None:
     contact = ContactFactory(workspace=cast.workspace)
 
     assert viewer_api.get(CONTACTS).status_code == 200
-    assert viewer_api.get(f"{CONTACTS}export/").status_code == 200
     assert viewer_api.post(CONTACTS, {"email": "a@example.com"}, format="json").status_code == 403
     assert viewer_api.patch(f"{CONTACTS}{contact.id}/", {"city": "X"}, format="json").status_code == 403
     assert viewer_api.delete(f"{CONTACTS}{contact.id}/").status_code == 403

@@ -122,11 +122,45 @@ def test_tagging_a_filtered_list_is_one_set_based_statement(
     ContactFactory.create_batch(30, workspace=cast.workspace)
     tag = TagFactory(workspace=cast.workspace, name="spring-sale")
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):  # check workspaces, insert links, move updated_at
         added = services.contacts_tag(contacts=Contact.objects.filter(workspace=cast.workspace), tag=tag)
 
     assert added == 30
     assert services.contacts_tag(contacts=Contact.objects.filter(workspace=cast.workspace), tag=tag) == 0
+
+
+def test_tagging_moves_updated_at_so_syncing_integrations_see_it(cast: Cast) -> None:
+    contact = ContactFactory(workspace=cast.workspace)
+    before = Contact.objects.get(id=contact.id).updated_at
+    tag = TagFactory(workspace=cast.workspace)
+
+    services.contacts_tag(contacts=Contact.objects.filter(id=contact.id), tag=tag)
+    tagged_at = Contact.objects.get(id=contact.id).updated_at
+    services.contacts_untag(contacts=Contact.objects.filter(id=contact.id), tag=tag)
+
+    assert before < tagged_at < Contact.objects.get(id=contact.id).updated_at
+
+
+def test_searching_a_nationally_written_phone_number_finds_the_contact(cast: Cast) -> None:
+    contact = services.contact_create(workspace=cast.workspace, values={"phone": "+49 30 1234567"})
+
+    found = selectors.contact_list(
+        workspace=cast.workspace, filters=selectors.ContactFilter(search="030 1234567")
+    )
+    by_filter = selectors.contact_list(
+        workspace=cast.workspace, filters=selectors.ContactFilter(phone="030 1234567")
+    )
+
+    assert list(found) == [contact]
+    assert list(by_filter) == [contact]
+
+
+def test_filtering_by_a_tag_nobody_has_finds_nobody(cast: Cast) -> None:
+    ContactFactory(workspace=cast.workspace)
+
+    assert not selectors.contact_list(
+        workspace=cast.workspace, filters=selectors.ContactFilter(tags=["ghost"])
+    ).exists()
 
 
 def test_tags_from_another_workspace_are_refused(cast: Cast) -> None:

@@ -1,0 +1,238 @@
+"""Bulk upsert of up to 10,000 contacts per call (integrations), a few queries whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.contacts.choices import Channel, Consent, ContactSource
+from apps.contacts.cleaning import (
+    address_hash,
+    clean_contact_values,
+)
+from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
+from apps.contacts.services.records import (
+    ConsentChange,
+    _apply_values,
+    _consent_changes,
+    contact_rules,
+)
+from apps.contacts.services.tagging import tags_get_or_create
+from apps.workspaces.models import Workspace
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+
+MAX_BULK_UPSERT = 10_000
+
+
+@dataclass
+class UpsertRow:
+    index: int
+    status: str  # created | updated | unchanged | error
+    id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Pending:
+    row: UpsertRow
+    contact: Contact
+    consent: list[ConsentChange]
+    tags: list[str]
+
+
+@transaction.atomic
+def contacts_bulk_upsert(
+    *,
+    workspace: Workspace,
+    rows: Sequence[Mapping[str, Any]],
+    source: str = ContactSource.API,
+    actor: User | None = None,
+) -> list[UpsertRow]:
+    """Create or update up to 10,000 contacts, matched by email, else by phone. Per-row results.
+
+    A row with errors is reported and skipped; the others are stored. Given fields overwrite,
+    absent fields stay as they are; `tags` are added, never removed. Set-based: a few queries per
+    call, whatever its size.
+    """
+    if len(rows) > MAX_BULK_UPSERT:
+        raise ValidationError(f"Send at most {MAX_BULK_UPSERT:,} contacts per call (this has {len(rows):,}).")
+    rules = contact_rules(workspace=workspace)
+    results: list[UpsertRow] = []
+    cleaned_rows: list[tuple[int, dict[str, Any]]] = []
+    for index, raw in enumerate(rows):
+        if not isinstance(raw, Mapping):
+            results.append(
+                UpsertRow(index=index, status="error", errors={"row": "Send each contact as an object."})
+            )
+            continue
+        result = clean_contact_values(raw, rules=rules)
+        if (
+            not result.errors
+            and not result.values.get("email_normalized")
+            and not result.values.get("phone_e164")
+        ):
+            result.errors["email"] = "A contact needs an email address or a phone number."
+        if result.errors:
+            results.append(UpsertRow(index=index, status="error", errors=result.errors))
+        else:
+            cleaned_rows.append((index, result.values))
+    suppressed = _suppressed_hashes(workspace, cleaned_rows)
+    by_email, by_phone = _existing_contacts(workspace, cleaned_rows)
+    pending: list[_Pending] = []
+    seen: dict[str, Contact] = {}
+    update_fields: set[str] = set()
+    for index, values in cleaned_rows:
+        key = values.get("email_normalized") or f"tel:{values.get('phone_e164')}"
+        contact = (
+            seen.get(key)
+            or by_email.get(values.get("email_normalized", ""))
+            or by_phone.get(values.get("phone_e164", ""))
+        )
+        target = contact or Contact(workspace=workspace, source=source)
+        consent = _consent_changes(
+            target, values, f"{'Updated' if contact else 'Added'} ({ContactSource(source).label})"
+        )
+        blocked = _blocked_opt_in(target, values, consent, suppressed)
+        if blocked:
+            results.append(UpsertRow(index=index, status="error", errors=blocked))
+            continue
+        changed = _apply_values(target, {name: value for name, value in values.items() if name != "tags"})
+        status = "created" if contact is None else ("updated" if changed or consent else "unchanged")
+        if contact is not None and contact.pk and (changed or consent):
+            update_fields.update(changed)
+        seen[key] = target
+        row = UpsertRow(index=index, status=status)
+        results.append(row)
+        pending.append(_Pending(row=row, contact=target, consent=consent, tags=values.get("tags", [])))
+    _store(workspace, pending, update_fields, actor)
+    return sorted(results, key=lambda row: row.index)
+
+
+def _suppressed_hashes(
+    workspace: Workspace, cleaned_rows: Sequence[tuple[int, Mapping[str, Any]]]
+) -> set[str]:
+    hashes = {
+        address_hash(channel, values[address])
+        for _, values in cleaned_rows
+        for field_name, channel, address in (
+            ("email_consent", Channel.EMAIL, "email_normalized"),
+            ("sms_consent", Channel.SMS, "phone_e164"),
+        )
+        if values.get(field_name) == Consent.OPTED_IN and values.get(address)
+    }
+    if not hashes:
+        return set()
+    return set(
+        Suppression.objects.filter(workspace=workspace, address_hash__in=hashes).values_list(
+            "address_hash", flat=True
+        )
+    )
+
+
+def _blocked_opt_in(
+    contact: Contact, values: Mapping[str, Any], consent: Sequence[ConsentChange], suppressed: set[str]
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for change in consent:
+        if change.status != Consent.OPTED_IN:
+            continue
+        address = values.get("email_normalized" if change.channel == Channel.EMAIL else "phone_e164") or (
+            contact.email_normalized if change.channel == Channel.EMAIL else contact.phone_e164
+        )
+        if address and address_hash(change.channel, address) in suppressed:
+            errors[f"{change.channel}_consent"] = (
+                "This address is on the suppression list and cannot be opted in."
+            )
+    return errors
+
+
+def _existing_contacts(
+    workspace: Workspace, cleaned_rows: Sequence[tuple[int, Mapping[str, Any]]]
+) -> tuple[dict[str, Contact], dict[str, Contact]]:
+    emails = {values["email_normalized"] for _, values in cleaned_rows if values.get("email_normalized")}
+    phones = {
+        values["phone_e164"]
+        for _, values in cleaned_rows
+        if values.get("phone_e164") and not values.get("email_normalized")
+    }
+    by_email = {
+        c.email_normalized: c
+        for c in Contact.objects.filter(workspace=workspace, email_normalized__in=emails)
+    }
+    by_phone: dict[str, Contact] = {}
+    for contact in Contact.objects.filter(workspace=workspace, phone_e164__in=phones).order_by("id"):
+        by_phone.setdefault(contact.phone_e164, contact)
+    return by_email, by_phone
+
+
+def _store(
+    workspace: Workspace, pending: Sequence[_Pending], update_fields: set[str], actor: User | None
+) -> None:
+    now = timezone.now()
+    for item in pending:
+        for change in item.consent:
+            prefix = "email" if change.channel == Channel.EMAIL else "sms"
+            setattr(item.contact, f"{prefix}_consent", change.status)
+            setattr(item.contact, f"{prefix}_consent_at", now)
+            setattr(item.contact, f"{prefix}_consent_source", change.source[:120])
+            update_fields.update({f"{prefix}_consent", f"{prefix}_consent_at", f"{prefix}_consent_source"})
+    new = list({id(item.contact): item.contact for item in pending if item.contact.pk is None}.values())
+    Contact.objects.bulk_create(new, batch_size=1000)
+    changed = list(
+        {item.contact.pk: item.contact for item in pending if item.row.status == "updated"}.values()
+    )
+    if changed and update_fields:
+        for contact in changed:
+            contact.updated_at = now
+        Contact.objects.bulk_update(changed, [*sorted(update_fields), "updated_at"], batch_size=1000)
+    ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                contact=item.contact, channel=c.channel, status=c.status, source=c.source[:120], actor=actor
+            )
+            for item in pending
+            for c in item.consent
+        ],
+        batch_size=1000,
+    )
+    for item in pending:
+        item.row.id = item.contact.pk
+    _add_tags(workspace, pending)
+
+
+def _add_tags(workspace: Workspace, pending: Sequence[_Pending]) -> None:
+    """Add the rows' tags; a row whose contact gains a tag counts as updated."""
+    tagged = [item for item in pending if item.tags]
+    if not tagged:
+        return
+    tags = {
+        tag.name.lower(): tag
+        for tag in tags_get_or_create(
+            workspace=workspace, names={name for item in tagged for name in item.tags}
+        )
+    }
+    wanted = {(item.contact.pk, tags[name.lower()].pk) for item in tagged for name in item.tags}
+    existing = set(
+        ContactTag.objects.filter(
+            contact_id__in={contact_id for contact_id, _ in wanted},
+            tag_id__in={tag.pk for tag in tags.values()},
+        ).values_list("contact_id", "tag_id")
+    )
+    new_links = wanted - existing
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact_id=contact_id, tag_id=tag_id) for contact_id, tag_id in new_links],
+        ignore_conflicts=True,
+        batch_size=5000,
+    )
+    gained = {contact_id for contact_id, _ in new_links}
+    for item in tagged:
+        if item.row.status == "unchanged" and item.contact.pk in gained:
+            item.row.status = "updated"
