@@ -3,7 +3,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from apps.contacts import api as contacts_api
+from apps.contacts.api import contacts as contacts_api
+from apps.contacts.api import vocabulary as contact_vocabulary_api
 from apps.workspaces import api as workspaces_api
 
 router = DefaultRouter()
@@ -12,8 +13,8 @@ router.register("memberships", workspaces_api.MembershipViewSet, basename="membe
 router.register("invitations", workspaces_api.InvitationViewSet, basename="invitation")
 router.register("tokens", workspaces_api.ApiTokenViewSet, basename="apitoken")
 router.register("contacts", contacts_api.ContactViewSet, basename="contact")
-router.register("tags", contacts_api.TagViewSet, basename="tag")
-router.register("custom-fields", contacts_api.CustomFieldViewSet, basename="custom-field")
+router.register("tags", contact_vocabulary_api.TagViewSet, basename="tag")
+router.register("custom-fields", contact_vocabulary_api.CustomFieldViewSet, basename="custom-field")
 
 app_name = "api"
 urlpatterns = [
