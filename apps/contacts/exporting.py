@@ -36,6 +36,8 @@ def export_columns(custom_keys: Sequence[str]) -> list[str]:
 
 
 def _cell(contact: Contact, column: str) -> Any:
+    if column == "workspace":
+        return contact.workspace.slug
     if column == "tags":
         return ", ".join(tag.name for tag in contact.tags.all())
     if column.startswith(CUSTOM_PREFIX):

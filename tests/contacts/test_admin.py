@@ -302,3 +302,20 @@ def test_a_tag_rename_that_clashes_in_another_case_is_refused_with_a_message(
     camping.refresh_from_db()
     assert camping.name == "Camping"
     assert "already exists" in response.content.decode()
+
+
+def test_the_streamed_csv_action_exports_the_selected_contacts_with_their_workspace(
+    superuser_client: Client, cast: Cast
+) -> None:
+    kept = ContactFactory(workspace=cast.workspace, first_name="=HYPERLINK()")
+    ContactFactory(workspace=cast.workspace)
+
+    response = superuser_client.post(
+        "/admin/contacts/contact/", {"action": "export_csv_streamed", "_selected_action": [kept.id]}
+    )
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].lstrip("\ufeff").startswith("workspace,id,email")
+    assert len(lines) == 2
+    assert lines[1].startswith(f"acme,{kept.id},")
+    assert "'=HYPERLINK()" in lines[1]
