@@ -24,4 +24,9 @@ fi
 
 postgres_up || { echo "PostgreSQL does not answer on 127.0.0.1:5432. Start it, or set TEST_DATABASE_URL." >&2; exit 1; }
 redis_up || { echo "Redis does not answer on 127.0.0.1:6379. Start it, or set TEST_BROKER_URL." >&2; exit 1; }
+# The suite creates its own test database; the named one must exist too (migration checks use it).
+if command -v psql >/dev/null; then
+  psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ensemble'" | grep -q 1 \
+    || createdb -h 127.0.0.1 -U postgres ensemble || true
+fi
 echo "PostgreSQL and Redis are up."

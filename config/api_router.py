@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.contacts.api import contacts as contacts_api
+from apps.contacts.api import imports as imports_api
 from apps.contacts.api import vocabulary as contact_vocabulary_api
 from apps.workspaces import api as workspaces_api
 
@@ -15,6 +16,7 @@ router.register("tokens", workspaces_api.ApiTokenViewSet, basename="apitoken")
 router.register("contacts", contacts_api.ContactViewSet, basename="contact")
 router.register("tags", contact_vocabulary_api.TagViewSet, basename="tag")
 router.register("custom-fields", contact_vocabulary_api.CustomFieldViewSet, basename="custom-field")
+router.register("imports", imports_api.ImportJobViewSet, basename="import")
 
 app_name = "api"
 urlpatterns = [

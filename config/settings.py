@@ -142,6 +142,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 
+# Contact list imports: caps with clear messages, never a 500.
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -242,7 +246,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for a choice set that several fields share (email_consent, sms_consent).
-    "ENUM_NAME_OVERRIDES": {"ConsentEnum": "apps.contacts.choices.Consent"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentEnum": "apps.contacts.choices.Consent",
+        "ImportStatusEnum": "apps.contacts.choices.ImportStatus",
+    },
     # Interactive docs work offline: Swagger UI is served from drf-spectacular-sidecar, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

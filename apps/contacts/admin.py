@@ -3,13 +3,15 @@
 Built for a million contacts: lists show the planner's row estimate instead of COUNT(*), contact
 search follows the list's indexed rules, and foreign keys use autocomplete or raw ids. Writes go
 through the services (the same rules as the app and the API); deleting a contact is a GDPR erase
-that leaves its hashed addresses suppressed. No admin action sends anything.
+that leaves its hashed addresses suppressed. No admin action sends anything, and imports are only
+inspected here (they run from the app, the API or `import_contacts`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -18,9 +20,18 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 
 from apps.contacts import exporting, selectors, services
@@ -33,7 +44,7 @@ from apps.contacts.cleaning import (
     normalise_email,
     normalise_phone,
 )
-from apps.contacts.models import ConsentEvent, Contact, CustomField, Suppression, Tag
+from apps.contacts.models import ConsentEvent, Contact, CustomField, ImportJob, Suppression, Tag
 from apps.contacts.resources import ContactResource, TagResource
 from apps.workspaces.models import Workspace
 
@@ -404,3 +415,52 @@ class SuppressionAdmin(ReadOnlyMixin, LargeListMixin):
         if not search_term.strip():
             return queryset, False
         return queryset.filter(address_hash__in=suppression_hashes(search_term)), False
+
+
+# ------------------------------------------------------------------------------------- imports
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyMixin, LargeListMixin):
+    """Imports are run from the app, the API or `import_contacts`; here they are only inspected.
+    The files stay private: the rejected-rows report is served by this admin, not as a media URL."""
+
+    list_display = (
+        "original_name", "status", "mode", "workspace", "created_count", "updated_count",
+        "unchanged_count", "skipped_count", "error_count", "created_by", "created_at",
+    )  # fmt: skip
+    list_filter = ("status", "mode", "workspace")
+    list_select_related = ("workspace", "created_by")
+    search_fields = ("original_name",)
+    ordering = ("-created_at", "-id")
+    fieldsets = (
+        (None, {"fields": ("workspace", "original_name", "size", "created_by", "created_at")}),
+        ("File", {"fields": ("kind", "encoding", "delimiter", "headers", "mapping")}),
+        ("Choices", {"fields": ("mode", "tags", "tag_separator", "date_order", "decimal_comma",
+                                "consent_confirmed", "consent_source")}),
+        ("Progress", {"fields": ("status", "total_rows", "rows_processed", "committed_rows",
+                                 "cancel_requested", "started_at", "finished_at", "failure")}),
+        ("Result", {"fields": ("created_count", "updated_count", "unchanged_count", "skipped_count",
+                               "error_count", "errors", "rejected_rows")}),
+    )  # fmt: skip
+
+    @admin.display(description="rejected rows")
+    def rejected_rows(self, obj: ImportJob) -> str:
+        if not obj.report:
+            return "None"
+        url = reverse("admin:contacts_importjob_rejected", args=[obj.pk])
+        return format_html('<a href="{}">Download the rejected rows (CSV)</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.rejected_view)
+        return [path("<int:job_id>/rejected/", view, name="contacts_importjob_rejected"), *super().get_urls()]
+
+    def rejected_view(self, request: HttpRequest, job_id: int) -> FileResponse:
+        job = ImportJob.objects.filter(pk=job_id).first()
+        if job is None or not self.has_view_permission(request, job) or not job.report:
+            raise Http404("No rejected rows.")
+        # FileResponse closes the file when the response is done.
+        return FileResponse(
+            job.report.open("rb"),
+            as_attachment=True,
+            filename=Path(job.report.name).name,
+            content_type="text/csv; charset=utf-8",
+        )

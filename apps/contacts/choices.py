@@ -73,3 +73,20 @@ class CustomFieldType(models.TextChoices):
     DATE = "date", _("Date")
     BOOLEAN = "boolean", _("Yes/no")
     CHOICE = "choice", _("Choice")
+
+
+class ImportMode(models.TextChoices):
+    CREATE = "create", _("Create new contacts only")
+    UPSERT = "upsert", _("Create new and update existing contacts")
+    UPDATE = "update", _("Update existing contacts only")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded: check the columns")
+    VALIDATING = "validating", _("Checking every row")
+    VALIDATED = "validated", _("Checked: ready to import")
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Importing")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")

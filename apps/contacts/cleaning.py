@@ -122,9 +122,26 @@ def _text(max_length: int) -> Callable[[Any], str]:
     return clean
 
 
+# Words people write in German, French and Spanish lists for the persona choices (lower case).
+CHOICE_SYNONYMS: dict[str, str] = {
+    # gender
+    "f": "female", "w": "female", "weiblich": "female", "frau": "female", "femme": "female", "féminin": "female",
+    "mujer": "female", "femenino": "female", "m": "male", "männlich": "male", "mann": "male", "homme": "male",
+    "masculin": "male", "hombre": "male", "masculino": "male", "divers": "non_binary", "d": "non_binary",
+    "non-binary": "non_binary", "nonbinary": "non_binary", "non binaire": "non_binary", "no binario": "non_binary",
+    # marital status
+    "ledig": "single", "célibataire": "single", "soltero": "single", "soltera": "single", "verheiratet": "married",
+    "marié": "married", "mariée": "married", "casado": "married", "casada": "married", "geschieden": "divorced",
+    "divorcé": "divorced", "divorcée": "divorced", "divorciado": "divorced", "divorciada": "divorced",
+    "verwitwet": "widowed", "veuf": "widowed", "veuve": "widowed", "viudo": "widowed", "viuda": "widowed",
+    "partnerschaft": "partnered", "in partnerschaft": "partnered", "pacsé": "partnered", "pareja": "partnered",
+}  # fmt: skip
+
+
 def _choice(choices: type[models.TextChoices]) -> Callable[[Any], str]:
     lookup = {str(value): str(value) for value in choices.values}
     lookup |= {str(label).lower(): str(value) for value, label in choices.choices}
+    lookup |= {word: value for word, value in CHOICE_SYNONYMS.items() if value in choices.values}
 
     def clean(value: Any) -> str:
         text = str(value).strip()
@@ -267,8 +284,8 @@ EMPTY_VALUES: dict[str, Any] = {
     "sms_consent": Consent.UNKNOWN,
 }
 
-_TRUE = {"true", "yes", "y", "1", "ja", "j", "oui", "si", "sí", "x"}
-_FALSE = {"false", "no", "n", "0", "nein", "non"}
+_TRUE = {"true", "yes", "y", "1", "ja", "j", "wahr", "oui", "vrai", "si", "sí", "verdadero", "x"}
+_FALSE = {"false", "no", "n", "0", "nein", "falsch", "non", "faux", "falso"}
 
 
 def clean_custom_value(spec: CustomFieldSpec, value: Any) -> Any:

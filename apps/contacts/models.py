@@ -18,6 +18,8 @@ from apps.contacts.choices import (
     CustomFieldType,
     EducationLevel,
     Gender,
+    ImportMode,
+    ImportStatus,
     IncomeBand,
     MaritalStatus,
     SuppressionReason,
@@ -211,3 +213,72 @@ class Suppression(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.address_hash[:10]}… ({self.reason})"
+
+
+class ImportJob(WorkspaceScopedModel):
+    """One uploaded contact list and everything about its import: settings, progress, counts, report.
+
+    The job is the source of truth: the Celery task only reads it and writes progress into it, so a
+    page refresh, the API and the CLI all show the same state.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    kind = models.CharField(max_length=4, default="csv")
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(
+        default=list, help_text=_("One target per column: a field, custom.<key>, or ''.")
+    )
+    mode = models.CharField(max_length=6, choices=ImportMode.choices, default=ImportMode.UPSERT)
+    tags = models.JSONField(default=list, blank=True, help_text=_("Tags added to every imported contact."))
+    tag_separator = models.CharField(max_length=3, default=",")
+    date_order = models.CharField(
+        max_length=3, blank=True, help_text=_("dmy or mdy when dates are ambiguous.")
+    )
+    decimal_comma = models.BooleanField(null=True, blank=True)
+    consent_confirmed = models.BooleanField(
+        default=False,
+        help_text=_("The importer confirmed that opt-ins in the file were given, with their source."),
+    )
+    consent_source = models.CharField(max_length=120, blank=True)
+
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0, help_text=_("Estimated from the file, for progress."))
+    rows_processed = models.PositiveIntegerField(default=0)
+    committed_rows = models.PositiveIntegerField(
+        default=0, help_text=_("Rows of the file whose chunks are stored (a crash keeps whole chunks).")
+    )
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True, help_text=_("The first row errors: row, column, value, message.")
+    )
+    report = models.FileField(upload_to="imports/reports/%Y/%m/", max_length=255, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.COMPLETED, ImportStatus.CANCELLED, ImportStatus.FAILED}
+
+    @property
+    def progress_percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return min(99, round(100 * self.rows_processed / self.total_rows)) if self.total_rows else 0

@@ -23,7 +23,7 @@ from apps.contacts.cleaning import (
     clean_custom_value,
     normalise_phone,
 )
-from apps.contacts.models import ConsentEvent, Contact, ContactTag, CustomField, Suppression, Tag
+from apps.contacts.models import ConsentEvent, Contact, ContactTag, CustomField, ImportJob, Suppression, Tag
 from apps.core.scoping import get_scoped_or_404, scoped
 from apps.workspaces.models import Workspace
 
@@ -321,3 +321,14 @@ def contact_search(contacts: QuerySet[Contact], *, text: str, region: str = "DE"
     """Narrow a contact query set by the list's search rules (name, email prefix, phone digits), for
     callers that scope it themselves or span workspaces on purpose (the admin)."""
     return contacts.filter(_search_q(text, region=region)) if text.strip() else contacts
+
+
+def import_job_list(*, workspace: Workspace) -> QuerySet[ImportJob]:
+    """The workspace's imports, newest first, with who started them."""
+    return scoped(ImportJob.objects.select_related("created_by"), workspace=workspace).order_by("-id")
+
+
+def import_job_get(*, workspace: Workspace, import_job_id: int) -> ImportJob:
+    return get_scoped_or_404(
+        ImportJob.objects.select_related("workspace", "created_by"), workspace=workspace, id=import_job_id
+    )

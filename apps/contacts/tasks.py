@@ -9,3 +9,18 @@ from apps.contacts import services
 def refresh_ages() -> int:
     """Daily: keep `age` current from `birth_date`, so segments on age stay true."""
     return services.contacts_refresh_ages()
+
+
+@shared_task(name="contacts.run_import", acks_late=True)
+def run_import(job_id: int, dry_run: bool = False) -> None:
+    """Thin wrapper: the job row holds settings and progress; re-running it is safe (upserts)."""
+    from apps.contacts.importing import pipeline
+    from apps.contacts.models import ImportJob
+
+    job = ImportJob.objects.select_related("workspace", "created_by").filter(id=job_id).first()
+    if job is None or job.is_finished:
+        return
+    if job.cancel_requested:  # cancelled while it waited in the queue
+        pipeline.import_mark_cancelled(job=job)
+        return
+    pipeline.import_execute(job=job, dry_run=dry_run)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.contacts.views import contact, listing, vocabulary
+from apps.contacts.views import contact, imports, listing, vocabulary
 
 app_name = "contacts"
 
@@ -22,4 +22,11 @@ urlpatterns = [
     path("tags/<int:tag_id>/delete/", vocabulary.tag_delete, name="tag-delete"),
     path("fields/", vocabulary.custom_field_list, name="custom-fields"),
     path("fields/<int:custom_field_id>/delete/", vocabulary.custom_field_delete, name="custom-field-delete"),
+    path("imports/", imports.import_list, name="imports"),
+    path("imports/new/", imports.import_upload, name="import-new"),
+    path("imports/<int:import_job_id>/", imports.import_detail, name="import-detail"),
+    path("imports/<int:import_job_id>/progress/", imports.import_progress, name="import-progress"),
+    path("imports/<int:import_job_id>/start/", imports.import_start, name="import-start"),
+    path("imports/<int:import_job_id>/cancel/", imports.import_cancel, name="import-cancel"),
+    path("imports/<int:import_job_id>/rejected.csv", imports.import_rejected, name="import-rejected"),
 ]

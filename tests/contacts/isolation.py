@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from io import BytesIO
 
+from django.core.files.base import ContentFile
+from django.test import override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from apps.contacts.importing import pipeline
 from apps.contacts.models import Contact
 from apps.workspaces.models import Workspace
 from tests.factories import ContactFactory, CustomFieldFactory, TagFactory
 from tests.isolation.registry import ObjectIds, ScopedRoute
+
+
+def _import_job(workspace: Workspace) -> int:
+    """An uploaded import, through the pipeline. The matrix never reads its file (every route answers
+    404 first), so the file is stored in a throwaway folder, removed at once."""
+    media = tempfile.mkdtemp(prefix="ensemble-isolation-")
+    try:
+        with override_settings(MEDIA_ROOT=media):
+            job = pipeline.import_create(
+                workspace=workspace,
+                upload=ContentFile(b"email,first_name\nmaya@example.com,Maya\n", name="contacts.csv"),
+                actor=None,
+                options=pipeline.ImportSettings(),
+            )
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+    return job.id
 
 
 def make_objects(workspace: Workspace) -> ObjectIds:
@@ -21,6 +43,7 @@ def make_objects(workspace: Workspace) -> ObjectIds:
         "contact": contact.id,
         "tag": tag.id,
         "custom_field": CustomFieldFactory(workspace=workspace).id,
+        "import_job": _import_job(workspace),
     }
 
 
@@ -49,6 +72,17 @@ PAGES: list[ScopedRoute] = [
         lambda ids: {"custom_field_id": ids["custom_field"]},
         methods=("post",),
     ),
+    ScopedRoute("contacts:imports"),
+    ScopedRoute("contacts:import-new", methods=("get", "post")),
+    ScopedRoute(
+        "contacts:import-detail", lambda ids: {"import_job_id": ids["import_job"]}, methods=("get", "post")
+    ),
+    ScopedRoute("contacts:import-progress", lambda ids: {"import_job_id": ids["import_job"]}),
+    ScopedRoute("contacts:import-start", lambda ids: {"import_job_id": ids["import_job"]}, methods=("post",)),
+    ScopedRoute(
+        "contacts:import-cancel", lambda ids: {"import_job_id": ids["import_job"]}, methods=("post",)
+    ),
+    ScopedRoute("contacts:import-rejected", lambda ids: {"import_job_id": ids["import_job"]}),
 ]
 
 
@@ -96,4 +130,11 @@ API: list[ScopedRoute] = [
         lambda ids: {"pk": ids["custom_field"]},
         methods=("get", "patch", "put", "delete"),
     ),
+    ScopedRoute("api:import-list", must_not_list="import_job"),
+    ScopedRoute("api:import-detail", lambda ids: {"pk": ids["import_job"]}, methods=("get", "patch")),
+    ScopedRoute("api:import-preview", lambda ids: {"pk": ids["import_job"]}),
+    ScopedRoute("api:import-dry-run", lambda ids: {"pk": ids["import_job"]}, methods=("post",)),
+    ScopedRoute("api:import-start", lambda ids: {"pk": ids["import_job"]}, methods=("post",)),
+    ScopedRoute("api:import-cancel", lambda ids: {"pk": ids["import_job"]}, methods=("post",)),
+    ScopedRoute("api:import-rejected", lambda ids: {"pk": ids["import_job"]}),
 ]

@@ -242,3 +242,50 @@ def test_contact_pages_are_keyset_paginated_newest_first(cast: Cast) -> None:
 
     assert [c.id for c in first.contacts + second.contacts] == sorted((c.id for c in contacts), reverse=True)
     assert second.next_after is None
+
+
+def test_bulk_upsert_never_matches_a_row_with_a_new_email_by_its_phone(cast: Cast) -> None:
+    existing = services.contact_create(
+        workspace=cast.workspace, values={"email": "old@example.com", "phone": "+4915112345678"}
+    )
+
+    results = services.contacts_bulk_upsert(
+        workspace=cast.workspace,
+        rows=[
+            {"phone": "+4915112345678", "city": "Köln"},
+            {"email": "new@example.com", "phone": "+4915112345678"},
+        ],
+    )
+
+    existing.refresh_from_db()
+    assert [row.status for row in results] == ["updated", "created"]
+    assert existing.email_normalized == "old@example.com"
+
+
+def test_bulk_upsert_moves_updated_at_when_a_row_only_adds_a_tag(cast: Cast) -> None:
+    contact = ContactFactory(workspace=cast.workspace, email="a@example.com")
+    before = Contact.objects.get(id=contact.id).updated_at
+
+    results = services.contacts_bulk_upsert(
+        workspace=cast.workspace, rows=[{"email": "a@example.com", "tags": ["vip"]}]
+    )
+
+    assert results[0].status == "updated"
+    assert Contact.objects.get(id=contact.id).updated_at > before
+
+
+def test_refreshing_ages_follows_birthdays_and_moves_updated_at(cast: Cast) -> None:
+    import datetime as dt
+
+    contact = services.contact_create(
+        workspace=cast.workspace, values={"email": "a@example.com", "birth_date": "1990-06-15"}
+    )
+    before = Contact.objects.get(id=contact.id).updated_at
+
+    changed = services.contacts_refresh_ages(today=dt.date(2030, 6, 15))
+
+    refreshed = Contact.objects.get(id=contact.id)
+    assert changed == 1
+    assert refreshed.age == 40
+    assert refreshed.updated_at > before
+    assert services.contacts_refresh_ages(today=dt.date(2030, 6, 15)) == 0

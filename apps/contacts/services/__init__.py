@@ -2,7 +2,7 @@
 own module: one contact at a time (`records`), tags (`tagging`), bulk upserts (`bulk`) and custom
 fields (`custom_fields`)."""
 
-from apps.contacts.services.bulk import MAX_BULK_UPSERT, UpsertRow, contacts_bulk_upsert
+from apps.contacts.services.bulk import MAX_BULK_UPSERT, ConsentPolicy, UpsertRow, contacts_bulk_upsert
 from apps.contacts.services.custom_fields import custom_field_create, custom_field_delete, custom_field_update
 from apps.contacts.services.records import (
     ConsentChange,
@@ -31,6 +31,7 @@ from apps.contacts.services.tagging import (
 __all__ = [
     "MAX_BULK_UPSERT",
     "ConsentChange",
+    "ConsentPolicy",
     "UpsertRow",
     "consent_set",
     "contact_create",

@@ -10,13 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.contacts.choices import Channel, Consent, ContactSource
+from apps.contacts.choices import Channel, Consent, ContactSource, ImportMode
 from apps.contacts.cleaning import (
     address_hash,
     clean_contact_values,
 )
 from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
 from apps.contacts.services.records import (
+    CONSENT_FIELDS,
     ConsentChange,
     _apply_values,
     _consent_changes,
@@ -48,6 +49,40 @@ class _Pending:
     tags: list[str]
 
 
+@dataclass(frozen=True)
+class ConsentPolicy:
+    """What a bulk write may do to consent.
+
+    The API records what the integration says. An import records a new opt-in only when the importer
+    confirmed it (`allow_opt_in`), and never re-subscribes anyone who opted out or is suppressed
+    (`keep_opt_outs`): such an opt-in is dropped and the rest of the row still applies.
+    """
+
+    allow_opt_in: bool = True
+    keep_opt_outs: bool = False
+    source: str = ""
+
+
+API_CONSENT = ConsentPolicy()
+
+
+def _apply_consent_policy(
+    contact: Contact, values: dict[str, Any], policy: ConsentPolicy, suppressed: set[str]
+) -> dict[str, Any]:
+    drop = set()
+    for name, channel in CONSENT_FIELDS.items():
+        if values.get(name) != Consent.OPTED_IN:
+            continue
+        address = values.get("email_normalized" if channel == Channel.EMAIL else "phone_e164") or (
+            contact.email_normalized if channel == Channel.EMAIL else contact.phone_e164
+        )
+        opted_out = getattr(contact, name) == Consent.OPTED_OUT
+        is_suppressed = bool(address) and address_hash(channel, address) in suppressed
+        if not policy.allow_opt_in or (policy.keep_opt_outs and (opted_out or is_suppressed)):
+            drop.add(name)
+    return {name: value for name, value in values.items() if name not in drop} if drop else values
+
+
 @transaction.atomic
 def contacts_bulk_upsert(
     *,
@@ -55,16 +90,20 @@ def contacts_bulk_upsert(
     rows: Sequence[Mapping[str, Any]],
     source: str = ContactSource.API,
     actor: User | None = None,
+    mode: str = ImportMode.UPSERT,
+    consent_policy: ConsentPolicy | None = None,
 ) -> list[UpsertRow]:
     """Create or update up to 10,000 contacts, matched by email, else by phone. Per-row results.
 
     A row with errors is reported and skipped; the others are stored. Given fields overwrite,
-    absent fields stay as they are; `tags` are added, never removed. Set-based: a few queries per
-    call, whatever its size.
+    absent fields stay as they are; `tags` are added, never removed. `mode` may restrict the call to
+    creating (existing contacts are `skipped`) or updating (unknown ones are `skipped`). Set-based: a
+    few queries per call, whatever its size.
     """
     if len(rows) > MAX_BULK_UPSERT:
         raise ValidationError(f"Send at most {MAX_BULK_UPSERT:,} contacts per call (this has {len(rows):,}).")
     rules = contact_rules(workspace=workspace)
+    policy = consent_policy or API_CONSENT
     results: list[UpsertRow] = []
     cleaned_rows: list[tuple[int, dict[str, Any]]] = []
     for index, raw in enumerate(rows):
@@ -91,15 +130,22 @@ def contacts_bulk_upsert(
     update_fields: set[str] = set()
     for index, values in cleaned_rows:
         key = values.get("email_normalized") or f"tel:{values.get('phone_e164')}"
-        contact = (
-            seen.get(key)
-            or by_email.get(values.get("email_normalized", ""))
-            or by_phone.get(values.get("phone_e164", ""))
+        # Matched by email; by phone only when the row has no email (a new address is a new person).
+        contact = seen.get(key) or (
+            by_email.get(values["email_normalized"])
+            if values.get("email_normalized")
+            else by_phone.get(values.get("phone_e164", ""))
         )
+        exists = contact is not None and contact.pk is not None
+        if (mode == ImportMode.CREATE and exists) or (mode == ImportMode.UPDATE and contact is None):
+            results.append(UpsertRow(index=index, status="skipped"))
+            continue
         target = contact or Contact(workspace=workspace, source=source)
-        consent = _consent_changes(
-            target, values, f"{'Updated' if contact else 'Added'} ({ContactSource(source).label})"
+        values = _apply_consent_policy(target, values, policy, suppressed)
+        consent_source = (
+            policy.source or f"{'Updated' if contact else 'Added'} ({ContactSource(source).label})"
         )
+        consent = _consent_changes(target, values, consent_source)
         blocked = _blocked_opt_in(target, values, consent, suppressed)
         if blocked:
             results.append(UpsertRow(index=index, status="error", errors=blocked))
@@ -233,6 +279,8 @@ def _add_tags(workspace: Workspace, pending: Sequence[_Pending]) -> None:
         batch_size=5000,
     )
     gained = {contact_id for contact_id, _ in new_links}
+    if gained:  # tag changes move updated_at, so syncing integrations see them
+        Contact.objects.filter(id__in=gained).update(updated_at=timezone.now())
     for item in tagged:
         if item.row.status == "unchanged" and item.contact.pk in gained:
             item.row.status = "updated"

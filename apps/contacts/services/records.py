@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -179,7 +179,13 @@ def contact_create(
     _check_unique(contact)
     changes = _consent_changes(contact, cleaned, consent_source or f"Added ({ContactSource(source).label})")
     _check_consent_allowed(contact, changes)
-    contact.save()
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as error:  # a concurrent request stored the same email in between
+        raise ValidationError(
+            {"email": f"A contact with the email {contact.email_normalized} already exists."}
+        ) from error
     if changes:
         _record_consent(contact, changes, actor)
         contact.save(
@@ -312,22 +318,24 @@ def consent_set(
 
 
 def contacts_refresh_ages(*, today: Any = None) -> int:
-    """Keep `age` current from `birth_date` (beat runs this daily); only rows whose age changed."""
+    """Keep `age` current from `birth_date` (beat runs this daily); only rows whose age changed, and
+    their `updated_at` moves so integrations syncing with `updated_since` see the new age."""
     day = today or timezone.now().date()
+    now = timezone.now()
     changed = 0
     batch: list[Contact] = []
     for contact in (
         Contact.objects.filter(birth_date__isnull=False)
-        .only("id", "birth_date", "age")
+        .only("id", "birth_date", "age", "updated_at")
         .iterator(chunk_size=5000)
     ):
         age = age_on(contact.birth_date, day)  # type: ignore[arg-type]
         if contact.age != age:
-            contact.age = age
+            contact.age, contact.updated_at = age, now
             batch.append(contact)
         if len(batch) >= 5000:
-            changed += Contact.objects.bulk_update(batch, ["age"])
+            changed += Contact.objects.bulk_update(batch, ["age", "updated_at"])
             batch = []
     if batch:
-        changed += Contact.objects.bulk_update(batch, ["age"])
+        changed += Contact.objects.bulk_update(batch, ["age", "updated_at"])
     return changed

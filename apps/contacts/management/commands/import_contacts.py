@@ -1,0 +1,59 @@
+"""`import_contacts --workspace SLUG FILE [--mode ...] [--tag NAME ...]`: the import pipeline, run
+synchronously. Prints one JSON summary line last; exits 0 when the file was read (row errors are
+reported, not fatal) and non-zero when it cannot be read at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.contacts.choices import ImportMode, ImportStatus
+from apps.contacts.importing import pipeline
+from apps.workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Import a CSV or XLSX contact list into a workspace, as the browser and the API do."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--workspace", required=True, help="Workspace slug.")
+        parser.add_argument("--mode", choices=ImportMode.values, default=ImportMode.UPSERT)
+        parser.add_argument("--tag", action="append", default=[], help="Add this tag to every contact.")
+        parser.add_argument("--delimiter", help="Cell separator, e.g. ';' (detected when left out).")
+        parser.add_argument("--encoding", help="e.g. utf-8, cp1252, utf-16 (detected when left out).")
+        parser.add_argument("--date-order", choices=["dmy", "mdy"], default="", help="For ambiguous dates.")
+        parser.add_argument("--dry-run", action="store_true", help="Check every row without storing.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workspace = Workspace.objects.filter(slug=options["workspace"]).first()
+        if workspace is None:
+            raise CommandError(f"There is no workspace with the slug “{options['workspace']}”.")
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path} is not a file.")
+        settings = pipeline.ImportSettings(
+            mode=options["mode"],
+            tags=options["tag"],
+            delimiter=options["delimiter"],
+            encoding=options["encoding"],
+            date_order=options["date_order"],
+        )
+        try:
+            with path.open("rb") as handle:
+                job = pipeline.import_create(
+                    workspace=workspace, upload=File(handle, name=path.name), actor=None, options=settings
+                )
+            if pipeline.needs_date_order(job):
+                raise CommandError("The dates could be day/month or month/day: pass --date-order dmy or mdy.")
+            job = pipeline.import_execute(job=job, dry_run=options["dry_run"])
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+        if job.status == ImportStatus.FAILED:
+            raise CommandError(job.failure)
+        self.stdout.write(json.dumps(pipeline.import_summary(job), ensure_ascii=False))
