@@ -129,9 +129,10 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
                 last_name, city, region, country, postal_code, orders_count, total_spent, email_consent,
                 sms_consent, source, custom, gender, marital_status, household_income_band, education_level,
                 language, timezone, email_consent_source, sms_consent_source, created_at, updated_at)
-            SELECT DISTINCT ON (lower(trim(email))) %s, trim(email), lower(trim(email)), phone,
-                regexp_replace(phone, '[^0-9+]', '', 'g'), first_name, last_name, city, '', country, '',
-                orders_count::int, 0, 'unknown', 'unknown', 'import', '{}', '', '', '', '', '', '', '', '', now(), now()
+            SELECT DISTINCT ON (lower(trim(email))) %s, trim(email), lower(trim(email)), coalesce(phone, ''),
+                regexp_replace(coalesce(phone, ''), '[^0-9+]', '', 'g'), coalesce(first_name, ''),
+                coalesce(last_name, ''), coalesce(city, ''), '', coalesce(country, ''), '',
+                coalesce(orders_count, '0')::int, 0, 'unknown', 'unknown', 'import', '{}', '', '', '', '', '', '', '', '', now(), now()
             FROM bench_staging WHERE email LIKE '%%@%%'
             ORDER BY lower(trim(email))
             ON CONFLICT DO NOTHING

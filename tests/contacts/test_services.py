@@ -289,3 +289,16 @@ def test_refreshing_ages_follows_birthdays_and_moves_updated_at(cast: Cast) -> N
     assert refreshed.age == 40
     assert refreshed.updated_at > before
     assert services.contacts_refresh_ages(today=dt.date(2030, 6, 15)) == 0
+
+
+def test_bulk_upsert_of_rows_with_a_duplicate_person_again_reports_every_row_unchanged(cast: Cast) -> None:
+    rows = [
+        {"email": "maya@example.com", "city": "Berlin"},
+        {"email": "  MAYA@example.com ", "city": "Hamburg", "first_name": "Maya"},
+    ]
+    services.contacts_bulk_upsert(workspace=cast.workspace, rows=rows)
+
+    again = services.contacts_bulk_upsert(workspace=cast.workspace, rows=rows)
+
+    assert [row.status for row in again] == ["unchanged", "unchanged"]
+    assert Contact.objects.get(email_normalized="maya@example.com").city == "Hamburg"

@@ -127,7 +127,7 @@ def contacts_bulk_upsert(
     by_email, by_phone = _existing_contacts(workspace, cleaned_rows)
     pending: list[_Pending] = []
     seen: dict[str, Contact] = {}
-    update_fields: set[str] = set()
+    originals: dict[int, dict[str, Any]] = {}  # existing contacts as loaded, by pk
     for index, values in cleaned_rows:
         key = values.get("email_normalized") or f"tel:{values.get('phone_e164')}"
         # Matched by email; by phone only when the row has no email (a new address is a new person).
@@ -141,6 +141,8 @@ def contacts_bulk_upsert(
             results.append(UpsertRow(index=index, status="skipped"))
             continue
         target = contact or Contact(workspace=workspace, source=source)
+        if target.pk is not None and target.pk not in originals:
+            originals[target.pk] = _snapshot(target)
         values = _apply_consent_policy(target, values, policy, suppressed)
         consent_source = (
             policy.source or f"{'Updated' if contact else 'Added'} ({ContactSource(source).label})"
@@ -150,16 +152,39 @@ def contacts_bulk_upsert(
         if blocked:
             results.append(UpsertRow(index=index, status="error", errors=blocked))
             continue
-        changed = _apply_values(target, {name: value for name, value in values.items() if name != "tags"})
-        status = "created" if contact is None else ("updated" if changed or consent else "unchanged")
-        if contact is not None and contact.pk and (changed or consent):
-            update_fields.update(changed)
+        _apply_values(target, {name: value for name, value in values.items() if name != "tags"})
         seen[key] = target
+        # One "created" per new person; later rows of the same person in the call merge into it.
+        status = "unchanged" if target.pk is not None else ("updated" if contact is not None else "created")
         row = UpsertRow(index=index, status=status)
         results.append(row)
         pending.append(_Pending(row=row, contact=target, consent=consent, tags=values.get("tags", [])))
+    update_fields = _settle_statuses(pending, originals)
     _store(workspace, pending, update_fields, actor)
     return sorted(results, key=lambda row: row.index)
+
+
+def _snapshot(contact: Contact) -> dict[str, Any]:
+    return {f.attname: getattr(contact, f.attname) for f in Contact._meta.concrete_fields}
+
+
+def _settle_statuses(pending: Sequence[_Pending], originals: Mapping[int, dict[str, Any]]) -> set[str]:
+    """A row's status compares the contact's final state with how it was loaded, so several rows for
+    one person in a call (duplicates in a file) settle to one honest answer: a file imported twice
+    reports unchanged. Returns the fields that need writing."""
+    update_fields: set[str] = set()
+    by_contact: dict[int, list[_Pending]] = {}
+    for item in pending:
+        if item.contact.pk is not None:
+            by_contact.setdefault(item.contact.pk, []).append(item)
+    for pk, items in by_contact.items():
+        contact, original = items[0].contact, originals[pk]
+        changed = {name for name, value in original.items() if getattr(contact, name) != value}
+        update_fields |= changed
+        status = "updated" if changed or any(item.consent for item in items) else "unchanged"
+        for item in items:
+            item.row.status = status
+    return update_fields
 
 
 def _suppressed_hashes(
