@@ -24,12 +24,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from apps.contacts.choices import Consent, CustomFieldType, EducationLevel, Gender, IncomeBand, MaritalStatus
 from apps.workspaces.models import validate_time_zone
 
-# The public names of a contact's fields, in the API, the CLI, exports and segment rules.
-FIELD_NAMES: tuple[str, ...] = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
+# A contact's fields in the groups every surface shows them in (form, page, export, API order).
+IDENTITY_FIELDS: tuple[str, ...] = ("email", "phone", "first_name", "last_name")
+PERSONA_FIELDS: tuple[str, ...] = (
     "birth_date",
     "age",
     "gender",
@@ -41,14 +38,15 @@ FIELD_NAMES: tuple[str, ...] = (
     "postal_code",
     "household_income_band",
     "education_level",
-    "customer_since",
-    "orders_count",
-    "total_spent",
-    "last_purchase_at",
-    "language",
-    "timezone",
-    "email_consent",
-    "sms_consent",
+)
+PURCHASE_FIELDS: tuple[str, ...] = ("customer_since", "orders_count", "total_spent", "last_purchase_at")
+PREFERENCE_FIELDS: tuple[str, ...] = ("language", "timezone", "email_consent", "sms_consent")
+# The public names of a contact's fields, in the API, the CLI, exports and segment rules.
+FIELD_NAMES: tuple[str, ...] = (
+    *IDENTITY_FIELDS,
+    *PERSONA_FIELDS,
+    *PURCHASE_FIELDS,
+    *PREFERENCE_FIELDS,
     "tags",
     "custom",
 )

@@ -26,6 +26,7 @@ from apps.contacts.choices import (
     IncomeBand,
     MaritalStatus,
 )
+from apps.contacts.cleaning import IDENTITY_FIELDS, PERSONA_FIELDS, PREFERENCE_FIELDS, PURCHASE_FIELDS
 from apps.contacts.models import Contact, CustomField
 from apps.contacts.selectors import FILTERABLE_FIELDS
 
@@ -61,27 +62,15 @@ def _time_zones() -> list[tuple[str, str]]:
 # --- The contact form ----------------------------------------------------------------------------------
 
 GROUPS: tuple[tuple[StrOrPromise, tuple[str, ...]], ...] = (
-    (_("Identity"), ("email", "phone", "first_name", "last_name")),
+    (_("Identity"), IDENTITY_FIELDS),
     (
         _("Persona attributes"),
-        (
-            "birth_date",
-            "age",
-            "gender",
-            "marital_status",
-            "children_in_household",
-            "city",
-            "region",
-            "country",
-            "postal_code",
-            "household_income_band",
-            "education_level",
-        ),
+        PERSONA_FIELDS,
     ),
-    (_("Purchases"), ("customer_since", "orders_count", "total_spent", "last_purchase_at")),
+    (_("Purchases"), PURCHASE_FIELDS),
     (
         _("Preferences & consent"),
-        ("language", "timezone", "email_consent", "sms_consent", "consent_source"),
+        (*PREFERENCE_FIELDS, "consent_source"),
     ),
 )
 CONSENT_FIELDS = ("email_consent", "sms_consent")

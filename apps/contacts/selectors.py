@@ -17,6 +17,8 @@ from django.db.models.functions import Lower
 from apps.contacts.choices import Channel, ContactSource
 from apps.contacts.cleaning import (
     PARSERS,
+    PERSONA_FIELDS,
+    PREFERENCE_FIELDS,
     CustomFieldSpec,
     FieldError,
     address_hash,
@@ -31,22 +33,10 @@ from apps.workspaces.models import Workspace
 FILTERABLE_FIELDS: tuple[str, ...] = (
     "first_name",
     "last_name",
-    "age",
-    "gender",
-    "marital_status",
-    "children_in_household",
-    "city",
-    "region",
-    "country",
-    "postal_code",
-    "household_income_band",
-    "education_level",
+    *(name for name in PERSONA_FIELDS if name != "birth_date"),
     "customer_since",
     "orders_count",
-    "language",
-    "timezone",
-    "email_consent",
-    "sms_consent",
+    *PREFERENCE_FIELDS,
     "source",
 )
 

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_stubs_ext import StrOrPromise
 
 from apps.contacts import selectors
+from apps.contacts.cleaning import IDENTITY_FIELDS, PERSONA_FIELDS, PURCHASE_FIELDS
 from apps.contacts.models import Contact, CustomField
 from apps.core.http import WorkspaceHttpRequest
 from apps.core.roles import Role
@@ -60,25 +61,13 @@ DISPLAYED_CHOICES = {"gender", "marital_status", "household_income_band", "educa
 DETAIL_GROUPS: tuple[tuple[StrOrPromise, tuple[str, ...]], ...] = (
     (
         gettext_lazy("Identity"),
-        ("email", "phone", "first_name", "last_name", "source", "created_at", "updated_at"),
+        (*IDENTITY_FIELDS, "source", "created_at", "updated_at"),
     ),
     (
         gettext_lazy("Persona attributes"),
-        (
-            "birth_date",
-            "age",
-            "gender",
-            "marital_status",
-            "children_in_household",
-            "city",
-            "region",
-            "country",
-            "postal_code",
-            "household_income_band",
-            "education_level",
-        ),
+        PERSONA_FIELDS,
     ),
-    (gettext_lazy("Purchases"), ("customer_since", "orders_count", "total_spent", "last_purchase_at")),
+    (gettext_lazy("Purchases"), PURCHASE_FIELDS),
 )
 
 
