@@ -23,4 +23,10 @@ def run_import(job_id: int, dry_run: bool = False) -> None:
     if job.cancel_requested:  # cancelled while it waited in the queue
         pipeline.import_mark_cancelled(job=job)
         return
-    pipeline.import_execute(job=job, dry_run=dry_run)
+    try:
+        pipeline.import_execute(job=job, dry_run=dry_run)
+    except Exception as error:
+        # Whatever broke (a lost file, a database outage), the job must not stay "running" forever;
+        # whole chunks already committed stay and `committed_rows` says how far they reach.
+        pipeline.import_mark_failed(job=job, failure=f"The import stopped unexpectedly: {error}")
+        raise

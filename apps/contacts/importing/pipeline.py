@@ -112,7 +112,9 @@ def import_create(
         list(options.mapping) if options.mapping else mapping_rules.suggest_mapping(headers, custom_keys=keys)
     )
     try:
-        _apply_settings(job, options, custom_keys=keys)
+        # A suggested mapping may still lack email or phone: the mapping page is where that is fixed,
+        # so it is checked when the import starts. A mapping the caller gave is checked now.
+        _apply_settings(job, options, custom_keys=keys, check_columns=bool(options.mapping))
     except ValidationError:
         job.file.delete(save=False)
         raise
@@ -124,7 +126,28 @@ def import_create(
     return job
 
 
-def _apply_settings(job: ImportJob, options: ImportSettings, *, custom_keys: Sequence[str]) -> None:
+def _mapping_errors(job: ImportJob, *, custom_keys: Sequence[str]) -> list[str]:
+    if len(job.mapping) != len(job.headers):
+        return [f"Give one target per column: the file has {len(job.headers)} columns."]
+    column_errors = mapping_rules.check_mapping(job.mapping, job.headers, custom_keys=custom_keys)
+    # A nested dict cannot go into ValidationError: one message per column, named by it.
+    return [f"{col}: {msg}" if col else msg for col, msg in column_errors.items()]
+
+
+def import_check_ready(*, job: ImportJob) -> None:
+    """What must hold before any pass over the file: a usable mapping and a known date order."""
+    errors = _mapping_errors(job, custom_keys=_custom_keys(job.workspace))
+    if errors:
+        raise ValidationError({"mapping": errors})
+    if needs_date_order(job):
+        raise ValidationError(
+            {"date_order": "The dates in this file could be day/month or month/day: choose one."}
+        )
+
+
+def _apply_settings(
+    job: ImportJob, options: ImportSettings, *, custom_keys: Sequence[str], check_columns: bool = True
+) -> None:
     errors: dict[str, Any] = {}
     if options.mode not in ImportMode.values:
         errors["mode"] = f"“{options.mode}” is not a mode: use one of {', '.join(ImportMode.values)}."
@@ -134,13 +157,9 @@ def _apply_settings(job: ImportJob, options: ImportSettings, *, custom_keys: Seq
         errors["consent_source"] = (
             "Say where the opt-ins in this file were given (e.g. “Spring fair sign-up form”)."
         )
-    if len(job.mapping) != len(job.headers):
-        errors["mapping"] = f"Give one target per column: the file has {len(job.headers)} columns."
-    else:
-        column_errors = mapping_rules.check_mapping(job.mapping, job.headers, custom_keys=custom_keys)
-        if column_errors:
-            # A nested dict cannot go into ValidationError: one message per column, named by it.
-            errors["mapping"] = [f"{col}: {msg}" if col else msg for col, msg in column_errors.items()]
+    mapping_errors = _mapping_errors(job, custom_keys=custom_keys) if check_columns else []
+    if mapping_errors:
+        errors["mapping"] = mapping_errors
     if errors:
         raise ValidationError(errors)
     job.mode = options.mode
@@ -495,6 +514,14 @@ def import_cancel(*, job: ImportJob) -> ImportJob:
 
 
 @transaction.atomic
+def import_mark_failed(*, job: ImportJob, failure: str) -> ImportJob:
+    job.status = ImportStatus.FAILED
+    job.failure = failure[:2000]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "failure", "finished_at", "updated_at"])
+    return job
+
+
 def import_mark_cancelled(*, job: ImportJob) -> ImportJob:
     job.status = ImportStatus.CANCELLED
     job.finished_at = timezone.now()
@@ -509,10 +536,7 @@ def import_enqueue(*, job: ImportJob, dry_run: bool = False) -> ImportJob:
     job.status = ImportJob.objects.select_for_update().values_list("status", flat=True).get(id=job.id)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
         raise ValidationError(f"This import is {job.get_status_display().lower()}; it cannot start again.")
-    if needs_date_order(job):
-        raise ValidationError(
-            {"date_order": "The dates in this file could be day/month or month/day: choose one."}
-        )
+    import_check_ready(job=job)
     job.status = ImportStatus.VALIDATING if dry_run else ImportStatus.QUEUED
     job.save(update_fields=["status", "updated_at"])
     from apps.contacts.tasks import run_import

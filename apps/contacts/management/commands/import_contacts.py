@@ -49,10 +49,18 @@ class Command(BaseCommand):
                 job = pipeline.import_create(
                     workspace=workspace, upload=File(handle, name=path.name), actor=None, options=settings
                 )
-            if pipeline.needs_date_order(job):
-                raise CommandError("The dates could be day/month or month/day: pass --date-order dmy or mdy.")
+            try:
+                pipeline.import_check_ready(job=job)
+            except ValidationError:
+                job.file.delete(save=False)
+                job.delete()
+                raise
             job = pipeline.import_execute(job=job, dry_run=options["dry_run"])
         except ValidationError as error:
+            if "date_order" in getattr(error, "error_dict", {}):
+                raise CommandError(
+                    "The dates could be day/month or month/day: pass --date-order dmy or mdy."
+                ) from error
             raise CommandError("; ".join(error.messages)) from error
         if job.status == ImportStatus.FAILED:
             raise CommandError(job.failure)
