@@ -15,7 +15,7 @@ from django_stubs_ext import StrOrPromise
 
 from apps.contacts.choices import ImportMode
 from apps.contacts.importing.mapping import check_mapping, column_label
-from apps.contacts.importing.pipeline import DATE_FIELDS, ImportSettings, contact_fields
+from apps.contacts.importing.setup import DATE_FIELDS, ImportSettings, contact_fields
 from apps.contacts.models import Contact, CustomField, ImportJob
 
 ACCEPTED_FILES = ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
