@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Field, JSONField
 from django.utils import timezone
 
 from apps.contacts.choices import Channel, Consent, ContactSource, ImportMode
@@ -244,6 +248,38 @@ def _existing_contacts(
     return by_email, by_phone
 
 
+def _insert_new(contacts: list[Contact], *, now: datetime) -> None:
+    """Insert new contacts and give them their ids. On PostgreSQL by COPY with ids drawn from the
+    sequence first: building a 36-column multi-row INSERT in Python was most of an import's time."""
+    if not contacts:
+        return
+    if connection.vendor != "postgresql":
+        Contact.objects.bulk_create(contacts, batch_size=1000)
+        return
+    table = Contact._meta.db_table
+    fields = list(Contact._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(contacts)],
+        )
+        for contact, (contact_id,) in zip(contacts, cursor.fetchall(), strict=True):
+            contact.pk, contact.created_at, contact.updated_at = contact_id, now, now
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for contact in contacts:
+                copy.write_row([_copy_value(field, contact) for field in fields])
+    for contact in contacts:
+        contact._state.adding, contact._state.db = False, connection.alias
+
+
+def _copy_value(field: Field[Any, Any], contact: Contact) -> Any:
+    value = getattr(contact, field.attname)
+    if isinstance(field, JSONField):
+        return json.dumps(value, cls=DjangoJSONEncoder)  # COPY's text form of jsonb
+    return value
+
+
 def _store(
     workspace: Workspace, pending: Sequence[_Pending], update_fields: set[str], actor: User | None
 ) -> None:
@@ -256,7 +292,7 @@ def _store(
             setattr(item.contact, f"{prefix}_consent_source", change.source[:120])
             update_fields.update({f"{prefix}_consent", f"{prefix}_consent_at", f"{prefix}_consent_source"})
     new = list({id(item.contact): item.contact for item in pending if item.contact.pk is None}.values())
-    Contact.objects.bulk_create(new, batch_size=1000)
+    _insert_new(new, now=now)
     changed = list(
         {item.contact.pk: item.contact for item in pending if item.row.status == "updated"}.values()
     )
@@ -279,6 +315,23 @@ def _store(
     _add_tags(workspace, pending)
 
 
+def _insert_links(links: set[tuple[int, int]]) -> None:
+    if connection.vendor != "postgresql":
+        ContactTag.objects.bulk_create(
+            [ContactTag(contact_id=contact_id, tag_id=tag_id) for contact_id, tag_id in links],
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+        return
+    # Links already held were subtracted in this transaction, so COPY meets no duplicate.
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {ContactTag._meta.db_table} (contact_id, tag_id) FROM STDIN") as copy,
+    ):
+        for link in links:
+            copy.write_row(link)
+
+
 def _add_tags(workspace: Workspace, pending: Sequence[_Pending]) -> None:
     """Add the rows' tags; a row whose contact gains a tag counts as updated."""
     tagged = [item for item in pending if item.tags]
@@ -291,19 +344,17 @@ def _add_tags(workspace: Workspace, pending: Sequence[_Pending]) -> None:
         )
     }
     wanted = {(item.contact.pk, tags[name.lower()].pk) for item in tagged for name in item.tags}
+    created = {item.contact.pk for item in tagged if item.row.status == "created"}
+    # Contacts created in this call hold no links yet: only the others need looking up.
     existing = set(
         ContactTag.objects.filter(
-            contact_id__in={contact_id for contact_id, _ in wanted},
+            contact_id__in={contact_id for contact_id, _ in wanted if contact_id not in created},
             tag_id__in={tag.pk for tag in tags.values()},
         ).values_list("contact_id", "tag_id")
     )
     new_links = wanted - existing
-    ContactTag.objects.bulk_create(
-        [ContactTag(contact_id=contact_id, tag_id=tag_id) for contact_id, tag_id in new_links],
-        ignore_conflicts=True,
-        batch_size=5000,
-    )
-    gained = {contact_id for contact_id, _ in new_links}
+    _insert_links(new_links)
+    gained = {contact_id for contact_id, _ in new_links} - created
     if gained:  # tag changes move updated_at, so syncing integrations see them
         Contact.objects.filter(id__in=gained).update(updated_at=timezone.now())
     for item in tagged:
