@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,14 +22,9 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from apps.contacts.choices import ContactSource, ImportStatus
-from apps.contacts.importing import reading
-from apps.contacts.models import ImportJob
-from apps.contacts.services import ConsentPolicy, contacts_bulk_upsert, tags_get_or_create
-
-if TYPE_CHECKING:
-    pass
-
+from apps.contacts.choices import Consent, ContactSource, ImportStatus
+from apps.contacts.cleaning import ContactRules, clean_contact_values
+from apps.contacts.importing import reading, staging
 from apps.contacts.importing.setup import (  # the setup steps are part of the pipeline's interface
     ImportSettings,
     PreviewRow,
@@ -45,8 +40,12 @@ from apps.contacts.importing.setup import (  # the setup steps are part of the p
     import_samples,
     needs_date_order,
 )
+from apps.contacts.models import ImportJob
+from apps.contacts.services import ConsentPolicy, contact_rules, contacts_bulk_upsert, tags_get_or_create
 
 CHUNK_ROWS = 5000
+# Rows per COPY into the staging table; progress and cancel are checked between them.
+STAGE_ROWS = 20_000
 
 
 MAX_STORED_ERRORS = 1000
@@ -129,6 +128,15 @@ def import_execute(*, job: ImportJob, dry_run: bool = False) -> ImportJob:
         custom_types=_custom_types(job.workspace),
         field_columns=_field_columns(job),
     )
+    try:
+        return _execute_staged(run) if staging.is_available() else _execute_chunked(run)
+    finally:
+        run.report.handle.close()  # `_finish` stored it; after a crash there is nothing to keep
+
+
+def _execute_chunked(run: _Run) -> ImportJob:
+    """SQLite: chunks of rows through `contacts_bulk_upsert`, each chunk committed on its own."""
+    job = run.job
     chunk = _Chunk()
     try:
         for row in reading.iter_rows(
@@ -159,7 +167,112 @@ def import_execute(*, job: ImportJob, dry_run: bool = False) -> ImportJob:
         return _finish(run, status=ImportStatus.FAILED, failure=str(error))
     if job.rows_processed == 0:
         return _finish(run, status=ImportStatus.FAILED, failure="The file has a header but no data rows.")
-    return _finish(run, status=ImportStatus.VALIDATED if dry_run else ImportStatus.COMPLETED)
+    return _finish(run, status=ImportStatus.VALIDATED if run.dry_run else ImportStatus.COMPLETED)
+
+
+def _execute_staged(run: _Run) -> ImportJob:
+    """PostgreSQL: every row cleaned and staged by COPY, then one set-based merge of the whole
+    file (`staging`). A cancel or a crash before the merge commits leaves the contacts untouched."""
+    job = run.job
+    rules = contact_rules(workspace=job.workspace)
+    stage = staging.StagedImport(workspace=job.workspace, fields=staging.staged_fields(_mapped_fields(job)))
+    stage.create()
+    batch: list[tuple[int, str, dict[str, Any]]] = []
+    last_row = 0
+    try:
+        for row in reading.iter_rows(
+            _path(job), _format(job), expected_columns=len(job.headers), max_rows=_max_rows()
+        ):
+            job.rows_processed += 1
+            last_row = row.number
+            staged = _clean_for_stage(run, row, rules)
+            if staged is not None:
+                batch.append(staged)
+            if len(batch) >= STAGE_ROWS:
+                stage.add(batch)
+                batch = []
+                _save_progress(run)
+                if _cancel_requested(job):
+                    return _finish(run, status=ImportStatus.CANCELLED)
+        stage.add(batch)
+        if job.rows_processed == 0:
+            return _finish(run, status=ImportStatus.FAILED, failure="The file has a header but no data rows.")
+        _save_progress(run)
+        counts = stage.merge(
+            mode=job.mode,
+            consent_source=_consent_source(job),
+            actor_id=job.created_by_id,
+            dry_run=run.dry_run,
+        )
+    except reading.ImportFileError as error:
+        return _finish(run, status=ImportStatus.FAILED, failure=str(error))
+    finally:
+        stage.drop()
+    job.created_count, job.updated_count = counts.created, counts.updated
+    job.unchanged_count, run.mode_skipped = counts.unchanged, counts.skipped
+    if not run.dry_run:
+        job.committed_rows = last_row
+    return _finish(run, status=ImportStatus.VALIDATED if run.dry_run else ImportStatus.COMPLETED)
+
+
+def _mapped_fields(job: ImportJob) -> list[str]:
+    return [target for target in job.mapping if target and target != "tags" and "." not in target]
+
+
+def _clean_for_stage(
+    run: _Run, row: reading.Row, rules: ContactRules
+) -> tuple[int, str, dict[str, Any]] | None:
+    """A row's cleaned values and its person's key (email, else phone), or None when rejected."""
+    job = run.job
+    if row.error:
+        run.reject(row.number, row.cells, [("", "", row.error)])
+        return None
+    parsed, column_errors = _row_values(job, row.cells, run.custom_types)
+    if column_errors:
+        run.reject(
+            row.number,
+            row.cells,
+            [(job.headers[i], row.cells[i], message) for i, message in column_errors.items()],
+        )
+        return None
+    cleaned = clean_contact_values(parsed, rules=rules)
+    values, errors = cleaned.values, cleaned.errors
+    if not errors and not values.get("email_normalized") and not values.get("phone_e164"):
+        errors = {"email": "A contact needs an email address or a phone number."}
+    if errors:
+        run.reject(
+            row.number,
+            row.cells,
+            [_problem(run, row.cells, name, message) for name, message in errors.items()],
+        )
+        return None
+    if not job.consent_confirmed:  # an opt-in nobody confirmed is not recorded (ConsentPolicy)
+        for name in ("email_consent", "sms_consent"):
+            if values.get(name) == Consent.OPTED_IN:
+                del values[name]
+    key = values.get("email_normalized") or f"tel:{values['phone_e164']}"
+    return row.number, key, values
+
+
+def _consent_source(job: ImportJob) -> str:
+    return job.consent_source or f"Import of {job.original_name}"
+
+
+def _save_progress(run: _Run) -> None:
+    job = run.job
+    job.skipped_count = run.report.rows + run.mode_skipped
+    job.errors = run.errors.stored
+    ImportJob.objects.filter(id=job.id).update(
+        rows_processed=job.rows_processed,
+        committed_rows=job.committed_rows,
+        created_count=job.created_count,
+        updated_count=job.updated_count,
+        unchanged_count=job.unchanged_count,
+        skipped_count=job.skipped_count,
+        error_count=job.error_count,
+        errors=job.errors,
+        updated_at=timezone.now(),
+    )
 
 
 def _flush(run: _Run, chunk: _Chunk) -> None:
@@ -168,7 +281,7 @@ def _flush(run: _Run, chunk: _Chunk) -> None:
         policy = ConsentPolicy(
             allow_opt_in=job.consent_confirmed,
             keep_opt_outs=True,
-            source=job.consent_source or f"Import of {job.original_name}",
+            source=_consent_source(job),
         )
         with transaction.atomic():
             results = contacts_bulk_upsert(
@@ -196,19 +309,7 @@ def _flush(run: _Run, chunk: _Chunk) -> None:
                 setattr(job, attribute, getattr(job, attribute) + 1)
         if not run.dry_run:
             job.committed_rows = chunk.numbers[-1]
-    job.skipped_count = run.report.rows + run.mode_skipped
-    job.errors = run.errors.stored
-    ImportJob.objects.filter(id=job.id).update(
-        rows_processed=job.rows_processed,
-        committed_rows=job.committed_rows,
-        created_count=job.created_count,
-        updated_count=job.updated_count,
-        unchanged_count=job.unchanged_count,
-        skipped_count=job.skipped_count,
-        error_count=job.error_count,
-        errors=job.errors,
-        updated_at=timezone.now(),
-    )
+    _save_progress(run)
 
 
 def _problem(run: _Run, cells: Sequence[str], name: str, message: str) -> tuple[str, str, str]:
@@ -233,7 +334,6 @@ def _finish(run: _Run, *, status: str, failure: str = "") -> ImportJob:
     if run.report.rows:
         run.report.handle.seek(0)
         job.report.save(f"{Path(job.original_name).stem}-rejected.csv", File(run.report.handle), save=False)
-    run.report.handle.close()
     job.save()
     return job
 

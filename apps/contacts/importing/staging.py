@@ -1,0 +1,433 @@
+"""The PostgreSQL path of an import: cleaned rows are COPied into a temporary table, then one
+transaction merges the whole file set-based.
+
+Python still cleans every row by the rules every other write uses (`cleaning.clean_contact_values`);
+only the merge moves into SQL. Merging the whole file at once, not chunk by chunk, is what makes the
+same person on rows far apart one person (last non-empty value per column wins), lets a re-import
+write nothing at all (only rows whose values differ are updated), and keeps the database as it was
+if the import crashes or is cancelled.
+
+The rules are those of `services.contacts_bulk_upsert`, which the SQLite path and the API use, and
+tests run both paths on the same files: matched by email, else by phone when a row has no email;
+non-empty values fill and overwrite, absent ones never erase; tags are only added; an opt-in is kept
+only if the importer confirmed it and the person neither opted out nor is suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from apps.contacts.choices import Channel, Consent, ContactSource, ImportMode
+from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression, Tag
+from apps.contacts.services import tags_get_or_create
+from apps.workspaces.models import Workspace
+
+ROWS_TABLE = "pg_temp.import_rows"
+PEOPLE_TABLE = "pg_temp.import_people"
+
+# Always staged: a person is found by them. Everything else only when the file maps it.
+IDENTITY = ("email", "email_normalized", "phone", "phone_e164")
+CONSENT = {"email_consent": Channel.EMAIL, "sms_consent": Channel.SMS}
+ADDRESS = {Channel.EMAIL: "email_normalized", Channel.SMS: "phone_e164"}
+# Written by the merge itself, never taken from a file.
+MANAGED = {"id", "workspace", "source", "custom", "created_at", "updated_at"} | {
+    f"{prefix}_consent_{part}" for prefix in ("email", "sms") for part in ("at", "source")
+}
+# Sorting a million (contact, tag) pairs for DISTINCT needs more than the 4 MB default.
+MERGE_WORK_MEM = "128MB"
+MAX_RACE_RETRIES = 3
+
+
+class ContactsAddedMeanwhileError(Exception):
+    """Someone else added a contact with one of the file's addresses while the merge ran."""
+
+
+@dataclass
+class MergeCounts:
+    """Counted per row of the file, like the chunked path: the first row of a new person is
+    `created`, its later rows `updated`; every row of a person counts what happened to the person."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def staged_fields(values_fields: Sequence[str]) -> list[str]:
+    """The contact columns to stage, in model order: identity always, the rest as mapped."""
+    wanted = set(values_fields) | set(IDENTITY)
+    if "birth_date" in wanted:
+        wanted.add("age")  # cleaning derives it
+    return [
+        field.name
+        for field in Contact._meta.concrete_fields
+        if field.name in wanted and field.name not in MANAGED
+    ]
+
+
+class StagedImport:
+    """One file's rows in a temporary table of this database session, and their merge."""
+
+    def __init__(self, *, workspace: Workspace, fields: Sequence[str]) -> None:
+        self.workspace = workspace
+        self.fields = list(fields)
+        self.rows = 0
+        self.now = timezone.now()
+
+    def create(self) -> None:
+        types = {field.name: field.db_type(connection) for field in Contact._meta.concrete_fields}
+        columns = [f"{_quote(name)} {types[name]}" for name in self.fields]
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no integer NOT NULL, key text NOT NULL, "
+                f"{', '.join(columns)}, custom jsonb, tags text[])"
+            )
+
+    def drop(self) -> None:
+        """Free the session's space at once. After a database error it cannot and need not: the
+        transaction's rollback or the session's end removes temporary tables too."""
+        if connection.needs_rollback or connection.connection is None or connection.connection.closed:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
+
+    def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
+        """Stage cleaned rows: (row number, person key, values). Absent values stage as NULL."""
+        if not rows:
+            return
+        names = ", ".join(_quote(name) for name in self.fields)
+        fields = self.fields
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {ROWS_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN") as copy,
+        ):
+            for number, key, values in rows:
+                custom = values.get("custom")
+                copy.write_row([
+                    number, key, *[values.get(name) for name in fields],
+                    Jsonb(custom) if custom else None, values.get("tags") or None,
+                ])  # fmt: skip
+        self.rows += len(rows)
+
+    def merge(
+        self,
+        *,
+        mode: str,
+        consent_source: str,
+        actor_id: int | None,
+        keep_opt_outs: bool = True,
+        dry_run: bool = False,
+    ) -> MergeCounts:
+        """Merge the staged rows into the workspace's contacts in one transaction (rolled back
+        after counting for a dry run). A contact added by someone else meanwhile with one of the
+        file's addresses rolls the merge back and runs it again, so it is updated, not doubled."""
+        for attempt in range(MAX_RACE_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    counts = self._merge(
+                        mode=mode,
+                        consent_source=consent_source,
+                        actor_id=actor_id,
+                        keep_opt_outs=keep_opt_outs,
+                    )
+                    if dry_run:
+                        transaction.set_rollback(True)
+                    return counts
+            except ContactsAddedMeanwhileError:
+                if attempt == MAX_RACE_RETRIES:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    # --- The merge, step by step; each step is one statement ------------------------------------
+
+    def _merge(
+        self, *, mode: str, consent_source: str, actor_id: int | None, keep_opt_outs: bool
+    ) -> MergeCounts:
+        # One time for the whole merge, so "updated in this merge" is `updated_at = self.now`.
+        self.now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
+            cursor.execute(f"ANALYZE {ROWS_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
+            cursor.execute(*self._people_sql(mode=mode, keep_opt_outs=keep_opt_outs))
+            cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
+            cursor.execute(*self._insert_sql(consent_source=consent_source))
+            inserted = cursor.rowcount
+            cursor.execute(f"SELECT count(*) FROM {PEOPLE_TABLE} WHERE new_id IS NOT NULL")
+            if inserted != cursor.fetchone()[0]:
+                raise ContactsAddedMeanwhileError
+            cursor.execute(*self._update_sql(consent_source=consent_source))
+            updated_rows = int(cursor.fetchone()[1])
+            cursor.execute(*self._consent_events_sql(consent_source=consent_source, actor_id=actor_id))
+            tagged_rows = self._add_tags(cursor)
+            cursor.execute(
+                f"SELECT coalesce(sum(rows_count) FILTER (WHERE skipped), 0), "
+                f"coalesce(sum(rows_count) FILTER (WHERE new_id IS NOT NULL), 0), "
+                f"coalesce(sum(rows_count), 0) FROM {PEOPLE_TABLE}"
+            )
+            skipped_rows, new_rows, all_rows = map(int, cursor.fetchone())  # sums come as Decimal
+            cursor.execute(f"DROP TABLE {PEOPLE_TABLE}")
+        return MergeCounts(
+            created=inserted,
+            updated=(new_rows - inserted) + updated_rows + tagged_rows,
+            unchanged=all_rows - skipped_rows - new_rows - updated_rows - tagged_rows,
+            skipped=skipped_rows,
+        )
+
+    def _people_sql(self, *, mode: str, keep_opt_outs: bool) -> tuple[str, dict[str, Any]]:
+        """One row per person (email, else phone): rows of a key seen once are taken as they are;
+        for a key on several rows, each column takes its last non-empty value and custom values
+        merge in row order. Each person is matched with an existing contact, told whether the mode
+        skips it, given the id it will be created with, and its consent is settled by the policy."""
+        plain = self.fields
+        singles = ", ".join(f"r.{_quote(name)}" for name in plain)
+        merged = ", ".join(
+            f"(array_agg(r.{_quote(name)} ORDER BY r.row_no DESC) "
+            f"FILTER (WHERE r.{_quote(name)} IS NOT NULL))[1] AS {_quote(name)}"
+            for name in plain
+        )
+        merged_custom = (
+            "(SELECT jsonb_object_agg(item.key, item.value ORDER BY objects.n) "
+            "FROM unnest(array_agg(r.custom ORDER BY r.row_no)) WITH ORDINALITY AS objects(value, n) "
+            "CROSS JOIN LATERAL jsonb_each(objects.value) AS item)"
+        )
+        consent_columns = []
+        for name, channel in CONSENT.items():
+            if name not in self.fields:
+                consent_columns.append(f"NULL::varchar AS final_{name}")
+                continue
+            address = f"coalesce(m.{ADDRESS[channel]}, m.{ADDRESS[channel]}_now)"
+            blocked = (
+                f"(m.{name}_now = %(opted_out)s OR EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s "
+                f"WHERE s.workspace_id = %(workspace)s AND s.channel = '{channel}' AND s.address_hash = "
+                f"encode(sha256(convert_to('{channel}:' || {address}, 'UTF8')), 'hex')))"
+            )
+            keep = f"CASE WHEN m.{name} = %(opted_in)s AND {blocked} THEN NULL ELSE m.{name} END"
+            consent_columns.append(f"{keep if keep_opt_outs else f'm.{name}'} AS final_{name}")
+        contact = Contact._meta.db_table
+        matched = "m.id IS NOT NULL"
+        skipped = {
+            str(ImportMode.CREATE): matched,
+            str(ImportMode.UPDATE): f"NOT ({matched})",
+        }.get(mode, "false")
+        sql = f"""
+            CREATE TEMPORARY TABLE {PEOPLE_TABLE} AS
+            WITH counted AS (
+                SELECT key, count(*) AS rows_count FROM {ROWS_TABLE} GROUP BY key
+            ), people AS (
+                SELECT r.key, 1::bigint AS rows_count, {singles}, r.custom
+                FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count = 1
+                UNION ALL
+                SELECT r.key, count(*), {merged}, {merged_custom}
+                FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
+                GROUP BY r.key
+            ), matched AS (
+                -- By email (a join the planner may hash); by phone only for people without email.
+                SELECT p.*, coalesce(e.id, t.id) AS id,
+                    coalesce(e.email_consent, t.email_consent) AS email_consent_now,
+                    coalesce(e.sms_consent, t.sms_consent) AS sms_consent_now,
+                    coalesce(e.email_normalized, t.email_normalized) AS email_normalized_now,
+                    coalesce(e.phone_e164, t.phone_e164) AS phone_e164_now
+                FROM people p
+                LEFT JOIN {contact} e ON e.workspace_id = %(workspace)s AND NOT (e.email_normalized = '')
+                    AND e.email_normalized = p.email_normalized
+                LEFT JOIN LATERAL (
+                    SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
+                    FROM {contact} c
+                    WHERE p.email_normalized IS NULL AND c.workspace_id = %(workspace)s
+                        AND c.phone_e164 = p.phone_e164
+                    ORDER BY c.id LIMIT 1
+                ) t ON true
+            )
+            SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom,
+                m.id AS contact_id, m.email_consent_now AS old_email_consent,
+                m.sms_consent_now AS old_sms_consent, {", ".join(consent_columns)},
+                {skipped} AS skipped,
+                CASE WHEN NOT ({matched}) AND NOT ({skipped})
+                    THEN nextval(pg_get_serial_sequence('{contact}', 'id')) END AS new_id
+            FROM matched m
+        """
+        return sql, {
+            "workspace": self.workspace.pk,
+            "opted_in": Consent.OPTED_IN,
+            "opted_out": Consent.OPTED_OUT,
+        }
+
+    def _insert_sql(self, *, consent_source: str) -> tuple[str, dict[str, Any]]:
+        """Create the new people with the ids drawn for them; a conflict means a contact with the
+        address appeared meanwhile, which the caller notices by the count."""
+        columns: list[str] = []
+        expressions: list[str] = []
+        params: dict[str, Any] = {
+            "now": self.now,
+            "workspace": self.workspace.pk,
+            "source": ContactSource.IMPORT,
+            "consent_source": consent_source[:120],
+        }
+        for field in Contact._meta.concrete_fields:
+            name, column = field.name, _quote(field.column)
+            columns.append(column)
+            if name == "id":
+                expressions.append("p.new_id")
+            elif name == "workspace":
+                expressions.append("%(workspace)s")
+            elif name == "source":
+                expressions.append("%(source)s")
+            elif name in ("created_at", "updated_at"):
+                expressions.append("%(now)s")
+            elif name == "custom":
+                expressions.append("coalesce(p.custom, '{}'::jsonb)")
+            elif name in CONSENT:
+                expressions.append(f"coalesce(p.final_{name}, %(default_{name})s)")
+                params[f"default_{name}"] = field.get_default()
+            elif name.endswith("_consent_at"):
+                expressions.append(
+                    f"CASE WHEN p.final_{name.removesuffix('_at')} IS NOT NULL THEN %(now)s END"
+                )
+            elif name.endswith("_consent_source"):
+                expressions.append(
+                    f"CASE WHEN p.final_{name.removesuffix('_source')} IS NOT NULL "
+                    f"THEN %(consent_source)s ELSE '' END"
+                )
+            elif name in self.fields:
+                default = _default(field)
+                params[f"default_{name}"] = default
+                expressions.append(
+                    f"p.{_quote(name)}"
+                    if default is None
+                    else f"coalesce(p.{_quote(name)}, %(default_{name})s)"
+                )
+            else:
+                params[f"default_{name}"] = _default(field)
+                expressions.append(f"%(default_{name})s")
+        sql = f"""
+            INSERT INTO {Contact._meta.db_table} ({", ".join(columns)})
+            SELECT {", ".join(expressions)} FROM {PEOPLE_TABLE} p WHERE p.new_id IS NOT NULL
+            ON CONFLICT (workspace_id, email_normalized) WHERE NOT (email_normalized = '') DO NOTHING
+        """
+        return sql, params
+
+    def _update_sql(self, *, consent_source: str) -> tuple[str, dict[str, Any]]:
+        """Write only what differs: a column given by the file and unlike the stored value, custom
+        values the contact does not hold yet, a consent the person does not have yet."""
+        plain = [name for name in self.fields if name not in CONSENT]
+        sets = [f"{_quote(name)} = coalesce(p.{_quote(name)}, c.{_quote(name)})" for name in plain]
+        differs = [
+            f"(p.{_quote(name)} IS NOT NULL AND p.{_quote(name)} IS DISTINCT FROM c.{_quote(name)})"
+            for name in plain
+        ]
+        sets.append("custom = CASE WHEN p.custom IS NULL THEN c.custom ELSE c.custom || p.custom END")
+        differs.append("(p.custom IS NOT NULL AND NOT c.custom @> p.custom)")
+        for name in CONSENT:
+            if name not in self.fields:
+                continue
+            change = f"(p.final_{name} IS NOT NULL AND p.final_{name} <> c.{name})"
+            sets += [
+                f"{name} = coalesce(p.final_{name}, c.{name})",
+                f"{name}_at = CASE WHEN {change} THEN %(now)s ELSE c.{name}_at END",
+                f"{name}_source = CASE WHEN {change} THEN %(consent_source)s ELSE c.{name}_source END",
+            ]
+            differs.append(change)
+        sql = f"""
+            WITH updated AS (
+                UPDATE {Contact._meta.db_table} c SET {", ".join(sets)}, updated_at = %(now)s
+                FROM {PEOPLE_TABLE} p
+                WHERE c.id = p.contact_id AND NOT p.skipped AND c.workspace_id = %(workspace)s
+                    AND ({" OR ".join(differs)})
+                RETURNING p.rows_count
+            )
+            SELECT count(*), coalesce(sum(rows_count), 0) FROM updated
+        """
+        return sql, {"now": self.now, "workspace": self.workspace.pk, "consent_source": consent_source[:120]}
+
+    def _consent_events_sql(self, *, consent_source: str, actor_id: int | None) -> tuple[str, dict[str, Any]]:
+        """The consent history: one event per person and channel whose consent the import changed."""
+        selects = [
+            f"""SELECT %(now)s, %(now)s, coalesce(p.contact_id, p.new_id), '{channel}', p.final_{name},
+                    %(source)s, '', %(actor)s
+                FROM {PEOPLE_TABLE} p
+                WHERE NOT p.skipped AND p.final_{name} IS NOT NULL
+                    AND p.final_{name} <> coalesce(p.old_{name}, %(unknown)s)"""
+            for name, channel in CONSENT.items()
+            if name in self.fields
+        ]
+        if not selects:
+            return "SELECT 1", {}
+        sql = (
+            f"INSERT INTO {ConsentEvent._meta.db_table} "
+            "(created_at, updated_at, contact_id, channel, status, source, text, actor_id) "
+            + " UNION ALL ".join(selects)
+        )
+        return sql, {
+            "now": self.now,
+            "source": consent_source[:120],
+            "actor": actor_id,
+            "unknown": Consent.UNKNOWN,
+        }
+
+    def _add_tags(self, cursor: Any) -> int:
+        """Create the file's tags, link them, and return the rows of people who were unchanged
+        until they gained a tag: they count as updated and their `updated_at` moves, so syncing
+        integrations see it."""
+        cursor.execute(
+            f"SELECT DISTINCT ON (lower(given.name)) given.name FROM {ROWS_TABLE} r "
+            f"CROSS JOIN LATERAL unnest(r.tags) AS given(name) "
+            f"WHERE r.tags IS NOT NULL ORDER BY lower(given.name), r.row_no"
+        )
+        names = [name for (name,) in cursor.fetchall()]
+        if not names:
+            return 0
+        tags_get_or_create(workspace=self.workspace, names=names)
+        contact = Contact._meta.db_table
+        cursor.execute(
+            f"""
+            WITH wanted AS (
+                SELECT DISTINCT coalesce(p.contact_id, p.new_id) AS contact_id, t.id AS tag_id
+                FROM {ROWS_TABLE} r
+                CROSS JOIN LATERAL unnest(r.tags) AS given(name)
+                JOIN {PEOPLE_TABLE} p ON p.key = r.key AND NOT p.skipped
+                JOIN {Tag._meta.db_table} t ON t.workspace_id = %(workspace)s
+                    AND lower(t.name) = lower(given.name)
+                WHERE r.tags IS NOT NULL
+            ), added AS (
+                INSERT INTO {ContactTag._meta.db_table} (contact_id, tag_id)
+                SELECT contact_id, tag_id FROM wanted
+                ON CONFLICT DO NOTHING
+                RETURNING contact_id
+            ), touched AS (
+                UPDATE {contact} c SET updated_at = %(now)s
+                FROM {PEOPLE_TABLE} p
+                WHERE p.contact_id = c.id AND c.updated_at <> %(now)s
+                    AND c.id IN (SELECT contact_id FROM added)
+                RETURNING p.rows_count
+            )
+            SELECT coalesce(sum(rows_count), 0) FROM touched
+            """,
+            {"now": self.now, "workspace": self.workspace.pk},
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _default(field: Any) -> Any:
+    """What a new contact holds in a column the file does not give."""
+    if field.default is not NOT_PROVIDED:
+        return field.get_default()
+    return None if field.null else ""
+
+
+def is_available() -> bool:
+    """The staged merge needs PostgreSQL (COPY, temporary tables, sha256)."""
+    return connection.vendor == "postgresql"
