@@ -125,18 +125,31 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
         ):
             while data := handle.read(1 << 20):
                 copy.write(data)
+        # One row per lower-cased email, with the id it will get, so links need no second lookup.
         cursor.execute(
             """
-            INSERT INTO contacts_contact (workspace_id, email, email_normalized, phone, phone_e164, first_name,
-                last_name, city, region, country, postal_code, orders_count, total_spent, email_consent,
-                sms_consent, source, custom, gender, marital_status, household_income_band, education_level,
-                language, timezone, email_consent_source, sms_consent_source, created_at, updated_at)
-            SELECT DISTINCT ON (lower(trim(email))) %s, trim(email), lower(trim(email)), coalesce(phone, ''),
+            CREATE TEMPORARY TABLE bench_people AS
+            SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id')) AS id, d.*
+            FROM (
+                SELECT DISTINCT ON (lower(trim(email))) lower(trim(email)) AS key, trim(email) AS email,
+                    first_name, last_name, phone, city, country, orders_count
+                FROM bench_staging WHERE email LIKE '%%@%%' ORDER BY lower(trim(email))
+            ) d
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO contacts_contact (id, workspace_id, email, email_normalized, phone, phone_e164,
+                first_name, last_name, city, region, country, postal_code, orders_count, total_spent,
+                email_consent, sms_consent, source, custom, gender, marital_status, household_income_band,
+                education_level, language, timezone, email_consent_source, sms_consent_source, created_at,
+                updated_at)
+            SELECT id, %s, email, key, coalesce(phone, ''),
                 regexp_replace(coalesce(phone, ''), '[^0-9+]', '', 'g'), coalesce(first_name, ''),
                 coalesce(last_name, ''), coalesce(city, ''), '', coalesce(country, ''), '',
-                coalesce(orders_count, '0')::int, 0, 'unknown', 'unknown', 'import', '{}', '', '', '', '', '', '', '', '', now(), now()
-            FROM bench_staging WHERE email LIKE '%%@%%'
-            ORDER BY lower(trim(email))
+                coalesce(orders_count, '0')::int, 0, 'unknown', 'unknown', 'import', '{}', '', '', '', '', '',
+                '', '', '', now(), now()
+            FROM bench_people ORDER BY id
             ON CONFLICT DO NOTHING
             """,
             [workspace.id],
@@ -153,14 +166,16 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
         cursor.execute(
             """
             INSERT INTO contacts_contacttag (contact_id, tag_id)
-            SELECT DISTINCT c.id, g.id FROM bench_staging s
+            SELECT DISTINCT p.id, g.id FROM bench_staging s
             CROSS JOIN LATERAL unnest(string_to_array(s.tags, ',')) t
-            JOIN contacts_contact c ON c.workspace_id = %s AND c.email_normalized = lower(trim(s.email))
+            JOIN bench_people p ON p.key = lower(trim(s.email))
             JOIN contacts_tag g ON g.workspace_id = %s AND g.name = trim(t)
+            ORDER BY 1, 2
             ON CONFLICT DO NOTHING
             """,
-            [workspace.id, workspace.id],
+            [workspace.id],
         )
+        cursor.execute("DROP TABLE bench_people")
         cursor.execute("DROP TABLE bench_staging")
     return time.perf_counter() - started
 

@@ -31,6 +31,7 @@ from apps.workspaces.models import Workspace
 
 ROWS_TABLE = "pg_temp.import_rows"
 PEOPLE_TABLE = "pg_temp.import_people"
+LINKS_TABLE = "pg_temp.import_links"
 
 # Always staged: a person is found by them. Everything else only when the file maps it.
 IDENTITY = ("email", "email_normalized", "phone", "phone_e164")
@@ -103,6 +104,7 @@ class StagedImport:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {LINKS_TABLE}")
 
     def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
         """Stage cleaned rows: (row number, person key, values). Absent values stage as NULL."""
@@ -391,20 +393,32 @@ class StagedImport:
         if not names:
             return 0
         tags_get_or_create(workspace=self.workspace, names=names)
-        contact = Contact._meta.db_table
+        contact, link = Contact._meta.db_table, ContactTag._meta.db_table
+        params = {"now": self.now, "workspace": self.workspace.pk}
+        cursor.execute(f"DROP TABLE IF EXISTS {LINKS_TABLE}")
         cursor.execute(
             f"""
-            WITH wanted AS (
-                SELECT DISTINCT coalesce(p.contact_id, p.new_id) AS contact_id, t.id AS tag_id
-                FROM {ROWS_TABLE} r
-                CROSS JOIN LATERAL unnest(r.tags) AS given(name)
-                JOIN {PEOPLE_TABLE} p ON p.key = r.key AND NOT p.skipped
-                JOIN {Tag._meta.db_table} t ON t.workspace_id = %(workspace)s
-                    AND lower(t.name) = lower(given.name)
-                WHERE r.tags IS NOT NULL
-            ), added AS (
-                INSERT INTO {ContactTag._meta.db_table} (contact_id, tag_id)
-                SELECT contact_id, tag_id FROM wanted
+            CREATE TEMPORARY TABLE {LINKS_TABLE} AS
+            SELECT DISTINCT coalesce(p.contact_id, p.new_id) AS contact_id, t.id AS tag_id,
+                p.contact_id IS NULL AS new_contact
+            FROM {ROWS_TABLE} r
+            CROSS JOIN LATERAL unnest(r.tags) AS given(name)
+            JOIN {PEOPLE_TABLE} p ON p.key = r.key AND NOT p.skipped
+            JOIN {Tag._meta.db_table} t ON t.workspace_id = %(workspace)s AND lower(t.name) = lower(given.name)
+            WHERE r.tags IS NOT NULL
+            """,
+            params,
+        )
+        # New contacts hold no links yet: a plain insert in index order is the cheapest write.
+        cursor.execute(
+            f"INSERT INTO {link} (contact_id, tag_id) SELECT contact_id, tag_id FROM {LINKS_TABLE} "
+            f"WHERE new_contact ORDER BY contact_id, tag_id"
+        )
+        cursor.execute(
+            f"""
+            WITH added AS (
+                INSERT INTO {link} (contact_id, tag_id)
+                SELECT contact_id, tag_id FROM {LINKS_TABLE} WHERE NOT new_contact ORDER BY contact_id, tag_id
                 ON CONFLICT DO NOTHING
                 RETURNING contact_id
             ), touched AS (
@@ -416,9 +430,11 @@ class StagedImport:
             )
             SELECT coalesce(sum(rows_count), 0) FROM touched
             """,
-            {"now": self.now, "workspace": self.workspace.pk},
+            params,
         )
-        return int(cursor.fetchone()[0])
+        touched_rows = int(cursor.fetchone()[0])
+        cursor.execute(f"DROP TABLE {LINKS_TABLE}")
+        return touched_rows
 
 
 def _default(field: Any) -> Any:
