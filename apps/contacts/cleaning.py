@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -80,14 +81,23 @@ class CleanResult:
     errors: dict[str, str]
 
 
+# A strict subset of what Django's EmailValidator accepts: ASCII dot-atoms at a domain of letter,
+# digit and inner-hyphen labels with a letters-only top level. Nearly every address is one, and
+# checking it first spares the validator's lazy regexes, which were most of an import's cleaning.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
 def normalise_email(value: str) -> str:
     email = value.strip()
     if len(email) > 254:
         raise FieldError("An email address has at most 254 characters.")
-    try:
-        validate_email(email)
-    except ValidationError as error:
-        raise FieldError(f"“{email}” is not a valid email address.") from error
+    if not _PLAIN_EMAIL.fullmatch(email):
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise FieldError(f"“{email}” is not a valid email address.") from error
     return email.lower()
 
 

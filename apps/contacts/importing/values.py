@@ -182,6 +182,8 @@ def _decimal_mark(digits: list[str], separators: list[str], decimal_comma: bool 
 
 
 def _to_decimal(text: str, decimal_comma: bool | None, *, ambiguous: str = "error") -> Decimal:
+    if text.isascii() and text.isdigit():  # most cells: no sign, separator or currency to read
+        return Decimal(text)
     sign, digits, separators = _number_parts(text)
     decimal = _decimal_mark(digits, separators, decimal_comma)
     if decimal == "?":
