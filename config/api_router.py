@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.contacts.api import contacts as contacts_api
+from apps.contacts.api import import_presets as import_presets_api
 from apps.contacts.api import imports as imports_api
 from apps.contacts.api import vocabulary as contact_vocabulary_api
 from apps.workspaces import api as workspaces_api
@@ -17,6 +18,7 @@ router.register("contacts", contacts_api.ContactViewSet, basename="contact")
 router.register("tags", contact_vocabulary_api.TagViewSet, basename="tag")
 router.register("custom-fields", contact_vocabulary_api.CustomFieldViewSet, basename="custom-field")
 router.register("imports", imports_api.ImportJobViewSet, basename="import")
+router.register("import-presets", import_presets_api.ImportPresetViewSet, basename="import-preset")
 
 app_name = "api"
 urlpatterns = [

@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.contacts.models import Contact, ContactTag, CustomField, Tag
+from apps.contacts.models import Contact, ContactTag, CustomField, ImportPreset, Tag
 from apps.core.roles import Role
 from apps.workspaces import tokens
 from apps.workspaces.models import ApiToken, Invitation, Membership, Team, TeamKind, Workspace
@@ -119,3 +119,16 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     def tags(self, create: bool, extracted: list[Tag] | None, **kwargs: object) -> None:
         if create and extracted:
             ContactTag.objects.bulk_create(ContactTag(contact=self, tag=tag) for tag in extracted)
+
+
+class ImportPresetFactory(factory.django.DjangoModelFactory[ImportPreset]):
+    """A saved mapping for a German shop export."""
+
+    class Meta:
+        model = ImportPreset
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Shop export {n}")
+    mapping = factory.LazyFunction(lambda: {"E-Mail": "email", "Vorname": "first_name", "Notiz": ""})
+    mode = "upsert"
+    tags = factory.LazyFunction(list)

@@ -1,4 +1,5 @@
-"""Admin for data fixes: contacts, tags, custom fields, consent history, the suppression list.
+"""Admin for data fixes: contacts, tags, custom fields, import presets, consent history, the
+suppression list.
 
 Built for a million contacts: lists show the planner's row estimate instead of COUNT(*), contact
 search follows the list's indexed rules, and foreign keys use autocomplete or raw ids. Writes go
@@ -44,8 +45,9 @@ from apps.contacts.cleaning import (
     normalise_email,
     normalise_phone,
 )
-from apps.contacts.models import ConsentEvent, Contact, CustomField, ImportJob, Suppression, Tag
-from apps.contacts.resources import ContactResource, TagResource
+from apps.contacts.importing import presets
+from apps.contacts.models import ConsentEvent, Contact, CustomField, ImportJob, ImportPreset, Suppression, Tag
+from apps.contacts.resources import ContactResource, ImportPresetResource, TagResource
 from apps.workspaces.models import Workspace
 
 CONTACT_FIELDS = tuple(name for name in FIELD_NAMES if name != "tags")
@@ -341,6 +343,101 @@ class CustomFieldAdmin(ServiceErrorsMixin, admin.ModelAdmin[CustomField]):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CustomField]) -> None:
         for custom_field in queryset:
             services.custom_field_delete(custom_field=custom_field)
+
+
+# ------------------------------------------------------------------------------- import presets
+class ImportPresetAdminForm(forms.ModelForm[ImportPreset]):
+    class Meta:
+        model = ImportPreset
+        fields = (
+            "workspace",
+            "name",
+            "mapping",
+            "mode",
+            "tags",
+            "tag_separator",
+            "date_order",
+            "decimal_comma",
+        )
+        help_texts = {
+            "mapping": 'JSON: header -> target, e.g. {"E-Mail": "email", "Kundennummer": "custom.customer_no", '
+            '"Notiz": ""}.',
+            "tags": 'JSON list, e.g. ["shop"].',
+        }
+
+    def clean(self) -> dict[str, Any]:
+        """The service's own check (targets, name unique in any case), errors on their fields."""
+        cleaned = super().clean() or {}
+        workspace = cleaned.get("workspace") if self.instance.pk is None else self.instance.workspace
+        if workspace is None or self.errors:
+            return cleaned
+        values = presets.PresetValues(
+            mapping=cleaned.get("mapping") or {},
+            mode=cleaned.get("mode") or "",
+            tags=cleaned.get("tags") or [],
+            tag_separator=cleaned.get("tag_separator") or "",
+            date_order=cleaned.get("date_order") or "",
+            decimal_comma=cleaned.get("decimal_comma"),
+        )
+        if not isinstance(values.tags, list):
+            self.add_error("tags", 'Give the tags as a JSON list, e.g. ["shop"].')
+            return cleaned
+        try:
+            presets.import_preset_validate(
+                workspace=workspace,
+                name=cleaned.get("name") or "",
+                values=values,
+                preset=self.instance if self.instance.pk else None,
+            )
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, problems)
+        self.preset_values = values
+        return cleaned
+
+
+@admin.register(ImportPreset)
+class ImportPresetAdmin(ServiceErrorsMixin, LargeListMixin, ImportValidRowsMixin):
+    resource_classes = (ImportPresetResource,)
+    form = ImportPresetAdminForm
+    list_display = ("name", "workspace", "mode", "column_count", "created_by", "updated_at")
+    list_filter = ("mode", "workspace")
+    search_fields = ("name", "workspace__slug")
+    list_select_related = ("workspace", "created_by")
+    autocomplete_fields = ("workspace",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fields = (
+        "workspace", "name", "mapping", "mode", "tags", "tag_separator", "date_order", "decimal_comma",
+        "created_by", "created_at", "updated_at",
+    )  # fmt: skip
+
+    @admin.display(description="columns")
+    def column_count(self, obj: ImportPreset) -> int:
+        return len(obj.mapping or {})
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ImportPreset | None = None) -> Any:
+        return ("workspace", *self.readonly_fields) if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: ImportPreset, form: Any, change: bool) -> None:
+        values = form.preset_values
+        if change:
+            stored = ImportPreset.objects.get(pk=obj.pk)
+            presets.import_preset_update(preset=stored, name=obj.name, values=values)
+        else:
+            saved = presets.import_preset_create(
+                workspace=obj.workspace,
+                name=obj.name,
+                values=values,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            obj.pk, obj._state.adding = saved.pk, False
+
+    def delete_model(self, request: HttpRequest, obj: ImportPreset) -> None:
+        presets.import_preset_delete(preset=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ImportPreset]) -> None:
+        for preset in queryset:
+            presets.import_preset_delete(preset=preset)
 
 
 # ------------------------------------------------------------------ read-only: history and lists

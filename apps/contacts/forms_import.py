@@ -1,22 +1,32 @@
-"""Forms of the import pages: the upload and the mapping. They check the input's shape and build an
+"""Forms of the import pages: the upload, the mapping (with new custom fields for skipped columns
+and saving a preset) and applying a preset. They check the input's shape and build an
 `ImportSettings`; what a file or a mapping may contain is the pipeline's decision, and its
 ValidationError lands next to the field it names (`add_service_errors`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from apps.contacts.choices import ImportMode
-from apps.contacts.importing.mapping import check_mapping, column_label
+from apps.contacts.choices import CustomFieldType, ImportMode
+from apps.contacts.importing.mapping import (
+    NewField,
+    check_mapping,
+    check_new_fields,
+    column_label,
+    custom_key_for,
+)
+from apps.contacts.importing.presets import preset_settings
 from apps.contacts.importing.setup import DATE_FIELDS, ImportSettings, contact_fields
-from apps.contacts.models import Contact, CustomField, ImportJob
+from apps.contacts.models import Contact, CustomField, ImportJob, ImportPreset
 
 ACCEPTED_FILES = ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -150,6 +160,29 @@ class ModeMixin:
             yield radio, MODE_HELP.get(radio.data["value"], "")
 
 
+class PresetSelect(forms.Select):
+    """Each preset's mode and tags on its option, for import_upload.js to fill them in when the
+    preset is chosen (what the form shows is what the import uses)."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        preset = getattr(value, "instance", None)
+        if isinstance(preset, ImportPreset):
+            option["attrs"].update({"data-mode": preset.mode, "data-tags": ", ".join(preset.tags)})
+        return option
+
+
+def _preset_field(presets: QuerySet[ImportPreset] | None, **kwargs: Any) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=presets if presets is not None else ImportPreset.objects.none(),
+        error_messages={
+            "required": _("Choose a preset."),
+            "invalid_choice": _("There is no such preset in this workspace."),
+        },
+        **kwargs,
+    )
+
+
 class ImportUploadForm(ModeMixin, forms.Form):
     file = forms.FileField(
         label=_("Contact list"),
@@ -173,9 +206,26 @@ class ImportUploadForm(ModeMixin, forms.Form):
         help_text=_("Only for CSV and TXT. Change it when the preview shows everything in one column."),
     )
 
+    def __init__(self, *args: Any, presets: QuerySet[ImportPreset] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preset"] = _preset_field(
+            presets,
+            required=False,
+            label=_("Preset"),
+            empty_label=_("None: suggest the columns from their names"),
+            widget=PresetSelect(attrs={"data-preset-select": ""}),
+            help_text=_(
+                "Saved settings of an earlier import: its column mapping, separators and date order are "
+                "used. Choosing one fills in the mode and tags below; what they say when you upload counts."
+            ),
+        )
+        self.order_fields(["file", "preset"])
+
     def settings(self) -> ImportSettings:
         data = self.cleaned_data
-        return ImportSettings(
+        preset: ImportPreset | None = data.get("preset")
+        return replace(
+            preset_settings(preset) if preset else ImportSettings(),
             mode=data["mode"],
             tags=data["tags"],
             encoding=data["encoding"] or None,
@@ -207,9 +257,23 @@ class ImportMappingForm(ModeMixin, forms.Form):
         help_text=_("Kept with each opt-in as proof, e.g. “Spring fair 2025 sign-up sheet”."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    preset_name = forms.CharField(
+        label=_("Preset name"),
+        max_length=80,
+        required=False,
+        help_text=_("e.g. “Shop export”. Saves the mapping, mode, tags, separators and date order."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    preset_replace = forms.BooleanField(label=_("Replace the preset of that name"), required=False)
 
     def __init__(
-        self, data: Any = None, *, job: ImportJob, custom_fields: Sequence[CustomField], **kwargs: Any
+        self,
+        data: Any = None,
+        *,
+        job: ImportJob,
+        custom_fields: Sequence[CustomField],
+        can_create_fields: bool = False,
+        **kwargs: Any,
     ) -> None:
         initial = {
             "mode": job.mode,
@@ -223,6 +287,8 @@ class ImportMappingForm(ModeMixin, forms.Form):
         self.job = job
         self.custom_keys = [custom.key for custom in custom_fields]
         choices = target_choices(custom_fields)
+        self.can_create_fields = can_create_fields
+        self.new_fields: dict[int, NewField] = {}
         for index, header in enumerate(job.headers):
             self.fields[self.column_name(index)] = forms.ChoiceField(
                 label=header or _("Column %(number)s") % {"number": index + 1},
@@ -230,6 +296,8 @@ class ImportMappingForm(ModeMixin, forms.Form):
                 required=False,
                 initial=job.mapping[index] if index < len(job.mapping) else "",
             )
+            if can_create_fields:
+                self.fields.update(_new_field_fields(index, column_label(header, index)))
 
     @staticmethod
     def column_name(index: int) -> str:
@@ -237,6 +305,27 @@ class ImportMappingForm(ModeMixin, forms.Form):
 
     def columns(self) -> list[forms.BoundField]:
         return [self[self.column_name(index)] for index in range(len(self.job.headers))]
+
+    def new_field_parts(self, index: int) -> dict[str, forms.BoundField] | None:
+        """The "Create custom field" inputs of a column, for admins (who manage custom fields)."""
+        if not self.can_create_fields:
+            return None
+        return {part: self[f"new_{index}{suffix}"] for part, suffix in NEW_FIELD_PARTS.items()}
+
+    def _new_fields(self, cleaned: dict[str, Any]) -> dict[int, NewField]:
+        found: dict[int, NewField] = {}
+        for index in range(len(self.job.headers)):
+            if not cleaned.get(f"new_{index}"):
+                continue
+            label = (cleaned.get(f"new_{index}_label") or "").strip()
+            choices = [part.strip() for part in (cleaned.get(f"new_{index}_choices") or "").split(",")]
+            found[index] = NewField(
+                label=label,
+                key=(cleaned.get(f"new_{index}_key") or "").strip() or custom_key_for(label),
+                field_type=cleaned.get(f"new_{index}_type") or CustomFieldType.TEXT,
+                choices=tuple(choice for choice in choices if choice),
+            )
+        return found
 
     def current_mapping(self) -> list[str]:
         """The targets as submitted (or as saved): decides which questions the page asks."""
@@ -261,13 +350,23 @@ class ImportMappingForm(ModeMixin, forms.Form):
             column_label(header, index): self.column_name(index)
             for index, header in enumerate(self.job.headers)
         }
-        for column, message in check_mapping(mapping, self.job.headers, custom_keys=self.custom_keys).items():
+        self.new_fields = self._new_fields(cleaned)
+        problems = check_new_fields(self.new_fields, self.job.headers, custom_keys=self.custom_keys)
+        if not problems:
+            for index, new in self.new_fields.items():
+                mapping[index] = f"custom.{new.key}"
+            keys = [*self.custom_keys, *(new.key for new in self.new_fields.values())]
+            problems = check_mapping(mapping, self.job.headers, custom_keys=keys)
+        for column, message in problems.items():
             self.add_error(fields.get(column), message)
         return cleaned
 
     def settings(self) -> ImportSettings:
         data = self.cleaned_data
-        mapping = [data[self.column_name(index)] or "" for index in range(len(self.job.headers))]
+        mapping = [
+            "" if index in self.new_fields else data[self.column_name(index)] or ""
+            for index in range(len(self.job.headers))
+        ]
         consent = any(target in CONSENT_TARGETS for target in mapping)
         return ImportSettings(
             mode=data["mode"],
@@ -278,12 +377,46 @@ class ImportMappingForm(ModeMixin, forms.Form):
             tag_separator=data["tag_separator"] or self.job.tag_separator,
             consent_confirmed=consent and data["consent_confirmed"],
             consent_source=data["consent_source"] if consent else "",
+            new_fields=self.new_fields,
         )
 
-    def add_service_errors(self, error: ValidationError) -> None:
+    def add_service_errors(self, error: ValidationError, *, renamed: dict[str, str] | None = None) -> None:
         if not hasattr(error, "error_dict"):
             self.add_error(None, error)
             return
         for name, messages in error.message_dict.items():
+            field = (renamed or {}).get(name, name)
             for message in messages:
-                self.add_error(name if name in self.fields else None, message)
+                self.add_error(field if field in self.fields else None, message)
+
+
+NEW_FIELD_PARTS = {"create": "", "label": "_label", "key": "_key", "type": "_type", "choices": "_choices"}
+
+
+def _new_field_fields(index: int, label: str) -> dict[str, forms.Field]:
+    """A skipped column's "Create custom field" inputs: label and key default from its header."""
+    return {
+        f"new_{index}": forms.BooleanField(label=_("Create a custom field from this column"), required=False),
+        f"new_{index}_label": forms.CharField(label=_("Label"), max_length=80, required=False, initial=label),
+        f"new_{index}_key": forms.CharField(
+            label=_("Key"),
+            max_length=50,
+            required=False,
+            initial=custom_key_for(label),
+            help_text=_("Lower-case letters, digits and _; cannot change later."),
+        ),
+        f"new_{index}_type": forms.ChoiceField(
+            label=_("Type"), choices=CustomFieldType.choices, initial=CustomFieldType.TEXT, required=False
+        ),
+        f"new_{index}_choices": forms.CharField(
+            label=_("Choices"),
+            required=False,
+            help_text=_("For the choice type, separated by commas; empty takes the column's values."),
+        ),
+    }
+
+
+class ImportPresetApplyForm(forms.Form):
+    def __init__(self, data: Any = None, *, presets: QuerySet[ImportPreset], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["preset"] = _preset_field(presets, label=_("Preset"), empty_label=None)

@@ -282,3 +282,35 @@ class ImportJob(WorkspaceScopedModel):
         if self.is_finished:
             return 100
         return min(99, round(100 * self.rows_processed / self.total_rows)) if self.total_rows else 0
+
+
+class ImportPreset(WorkspaceScopedModel):
+    """A saved column mapping and the choices that go with it, for the export a shop or CRM sends
+    every month. The mapping is keyed by header text, not position, so it still fits when the
+    columns come in another order. Consent is not part of it: opt-ins are confirmed per file."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="import_presets")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=80)
+    mapping = models.JSONField(
+        _("mapping"), default=dict, blank=True, help_text=_("Header -> target: a field, custom.<key>, or ''.")
+    )
+    mode = models.CharField(_("mode"), max_length=6, choices=ImportMode.choices, default=ImportMode.UPSERT)
+    tags = models.JSONField(_("tags"), default=list, blank=True, help_text=_("Tags added to every contact."))
+    tag_separator = models.CharField(_("tag separator"), max_length=3, default=",")
+    date_order = models.CharField(
+        _("date order"), max_length=3, blank=True, help_text=_("dmy or mdy; empty to guess per file.")
+    )
+    decimal_comma = models.BooleanField(
+        _("decimal comma"), null=True, blank=True, help_text=_("Empty to guess per file.")
+    )
+
+    class Meta:
+        ordering = ("name",)
+        constraints: ClassVar = [
+            models.UniqueConstraint("workspace", Lower("name"), name="contacts_importpreset_name_ci_unique"),
+        ]
+        permissions: ClassVar = [("import_importpreset", "Can import import presets")]
+
+    def __str__(self) -> str:
+        return self.name

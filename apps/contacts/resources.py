@@ -1,4 +1,5 @@
-"""django-import-export resources for contacts and tags (the admin's CSV/XLSX import and export).
+"""django-import-export resources for contacts, tags and import presets (the admin's CSV/XLSX import
+and export).
 
 Contact rows are cleaned by `cleaning.clean_contact_values` with the row workspace's rules and
 written by `services.contacts_bulk_upsert`, like every other way in: one place for the rules. A bad
@@ -34,7 +35,8 @@ from apps.contacts.cleaning import (
     normalise_phone,
 )
 from apps.contacts.exporting import FORMULA_TRIGGERS, escape_cell
-from apps.contacts.models import Contact, Tag
+from apps.contacts.importing import presets
+from apps.contacts.models import Contact, ImportPreset, Tag
 from apps.workspaces.models import Workspace
 
 EXPORT_CHUNK = 2000
@@ -255,3 +257,70 @@ class TagResource(resources.ModelResource):
             services.tag_update(
                 tag=instance, name=instance.name, colour=instance.colour, description=instance.description
             )
+
+
+class ImportPresetResource(resources.ModelResource):
+    """Presets move between workspaces (or installations) as rows: workspace slug, name, the mapping
+    as a JSON object, tags separated by commas. Rows are checked and written by the preset services,
+    so a mapping naming a custom field the row's workspace lacks is a row error."""
+
+    workspace = fields.Field(
+        attribute="workspace", column_name="workspace", widget=ForeignKeyWidget(Workspace, field="slug")
+    )
+    mapping = fields.Field(attribute="mapping", column_name="mapping", widget=widgets.JSONWidget())
+    tags = fields.Field(attribute="tags", column_name="tags", widget=widgets.SimpleArrayWidget(separator=","))
+
+    class Meta:
+        model = ImportPreset
+        fields = (
+            "workspace",
+            "name",
+            "mapping",
+            "mode",
+            "tags",
+            "tag_separator",
+            "date_order",
+            "decimal_comma",
+        )
+        import_id_fields = ("workspace", "name")
+        clean_model_instances = False  # checked by presets.import_preset_validate instead
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> ImportPreset | None:
+        """Preset names are unique per workspace whatever their case: match them that way."""
+        workspace = Workspace.objects.filter(slug=str(row.get("workspace") or "").strip()).first()
+        if workspace is None or not str(row.get("name") or "").strip():
+            return None
+        return presets.import_preset_by_name(workspace=workspace, name=str(row["name"]))
+
+    def import_instance(self, instance: ImportPreset, row: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        except Workspace.DoesNotExist:
+            errors["workspace"] = f"There is no workspace with the slug “{row.get('workspace') or ''}”."
+        if not errors:
+            try:
+                instance.name, _values = presets.import_preset_validate(
+                    workspace=instance.workspace,
+                    name=instance.name,
+                    values=presets.preset_values(instance),
+                    preset=instance if instance.pk else None,
+                )
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def do_instance_save(self, instance: ImportPreset, is_create: bool) -> None:
+        values = presets.preset_values(instance)
+        if is_create:
+            saved = presets.import_preset_create(
+                workspace=instance.workspace, name=instance.name, values=values
+            )
+            instance.pk, instance._state.adding = saved.pk, False
+        else:
+            presets.import_preset_update(preset=instance, name=instance.name, values=values)

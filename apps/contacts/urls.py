@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.contacts.views import contact, imports, listing, vocabulary
+from apps.contacts.views import contact, import_presets, imports, listing, vocabulary
 
 app_name = "contacts"
 
@@ -24,9 +24,18 @@ urlpatterns = [
     path("fields/<int:custom_field_id>/delete/", vocabulary.custom_field_delete, name="custom-field-delete"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/new/", imports.import_upload, name="import-new"),
+    path("imports/presets/", import_presets.import_preset_list, name="import-presets"),
+    path(
+        "imports/presets/<int:preset_id>/delete/",
+        import_presets.import_preset_delete,
+        name="import-preset-delete",
+    ),
     path("imports/<int:import_job_id>/", imports.import_detail, name="import-detail"),
     path("imports/<int:import_job_id>/progress/", imports.import_progress, name="import-progress"),
     path("imports/<int:import_job_id>/start/", imports.import_start, name="import-start"),
     path("imports/<int:import_job_id>/cancel/", imports.import_cancel, name="import-cancel"),
     path("imports/<int:import_job_id>/rejected.csv", imports.import_rejected, name="import-rejected"),
+    path(
+        "imports/<int:import_job_id>/preset/", import_presets.import_preset_apply, name="import-preset-apply"
+    ),
 ]

@@ -1,6 +1,7 @@
 // The contact-list upload: drop a file on the drop area (or choose it with the file input, which
 // keeps working by keyboard), then send it with XMLHttpRequest to show a progress bar and say in an
-// aria-live line what happens. Without JavaScript the same form posts normally.
+// aria-live line what happens. Without JavaScript the same form posts normally. Choosing a preset
+// fills in the mode and tags it saved.
 // Everything is delegated from `document`, so a form swapped in after a 422 works without rebinding.
 (function () {
   "use strict";
@@ -103,11 +104,25 @@
     if (input) { input.removeAttribute("aria-invalid"); }
   }
 
+  // A chosen preset fills in its mode and tags (carried on its option); they stay editable, and
+  // what the form says when it is sent is what the import uses.
+  function applyPreset(form, select) {
+    var option = select.options[select.selectedIndex];
+    if (!option || !option.dataset.mode) { return; }
+    var radio = form.querySelector('input[name="mode"][value="' + option.dataset.mode + '"]');
+    if (radio) { radio.checked = true; }
+    var tags = form.querySelector('input[name="tags"]');
+    if (tags) { tags.value = option.dataset.tags || ""; }
+    say(form, "Preset “" + option.textContent.trim() + "”: mode and tags filled in; its column mapping is used after the upload.");
+  }
+
   document.addEventListener("change", function (event) {
     var form = formOf(event.target);
     if (form && event.target.type === "file") {
       clearFileError(form);
       describeChoice(form);
+    } else if (form && event.target.hasAttribute("data-preset-select")) {
+      applyPreset(form, event.target);
     }
   });
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.contacts.importing import pipeline
 from apps.contacts.models import Contact
 from apps.workspaces.models import Workspace
-from tests.factories import ContactFactory, CustomFieldFactory, TagFactory
+from tests.factories import ContactFactory, CustomFieldFactory, ImportPresetFactory, TagFactory
 from tests.isolation.registry import ObjectIds, ScopedRoute
 
 
@@ -44,6 +44,7 @@ def make_objects(workspace: Workspace) -> ObjectIds:
         "tag": tag.id,
         "custom_field": CustomFieldFactory(workspace=workspace).id,
         "import_job": _import_job(workspace),
+        "import_preset": ImportPresetFactory(workspace=workspace).id,
     }
 
 
@@ -83,6 +84,13 @@ PAGES: list[ScopedRoute] = [
         "contacts:import-cancel", lambda ids: {"import_job_id": ids["import_job"]}, methods=("post",)
     ),
     ScopedRoute("contacts:import-rejected", lambda ids: {"import_job_id": ids["import_job"]}),
+    ScopedRoute(
+        "contacts:import-preset-apply", lambda ids: {"import_job_id": ids["import_job"]}, methods=("post",)
+    ),
+    ScopedRoute("contacts:import-presets"),
+    ScopedRoute(
+        "contacts:import-preset-delete", lambda ids: {"preset_id": ids["import_preset"]}, methods=("post",)
+    ),
 ]
 
 
@@ -137,4 +145,10 @@ API: list[ScopedRoute] = [
     ScopedRoute("api:import-start", lambda ids: {"pk": ids["import_job"]}, methods=("post",)),
     ScopedRoute("api:import-cancel", lambda ids: {"pk": ids["import_job"]}, methods=("post",)),
     ScopedRoute("api:import-rejected", lambda ids: {"pk": ids["import_job"]}),
+    ScopedRoute("api:import-preset-list", must_not_list="import_preset"),
+    ScopedRoute(
+        "api:import-preset-detail",
+        lambda ids: {"pk": ids["import_preset"]},
+        methods=("get", "patch", "put", "delete"),
+    ),
 ]

@@ -31,9 +31,19 @@ class TagNamesField(serializers.ListField):
         return super().to_internal_value([name for name in names if name])
 
 
+NEW_FIELD_HELP = (
+    " A target `new:<type>:<Label>` (type text, number, date, boolean or choice) creates that custom "
+    "field when the settings are saved, with a key made from the label (`new:text:Customer number` -> "
+    "`custom.customer_number`), and maps the column to it; a choice field takes the column's distinct "
+    "values in its first 1,000 rows as its choices. Creating fields needs the Admin role, like "
+    "`/api/v1/custom-fields/`; a duplicate or built-in key, or an unknown type, is a 400 naming the column."
+)
+
+
 class MappingField(serializers.Field):
-    """One target per column, in the file's order: a contact field, `custom.<key>`, or `""` (skip).
-    In a multipart upload it is a JSON list in one form field."""
+    """One target per column, in the file's order: a contact field, `custom.<key>`, `new:<type>:<Label>`
+    (a custom field to create), or `""` (skip). In a multipart upload it is a JSON list in one form
+    field."""
 
     default_error_messages = {
         "invalid": 'Send a JSON list with one target per column, e.g. ["email", "first_name", ""].',
@@ -105,7 +115,18 @@ class ImportUploadSerializer(ImportSettingsSerializer):
         allow_empty_file=True,  # the pipeline says "The file is empty.", as for the browser and CLI
         help_text="CSV (any common delimiter and encoding) or XLSX; the first row names the columns.",
     )
-    mapping = FormMappingField(required=False, help_text="A JSON list, one target per column.")
+    mapping = FormMappingField(
+        required=False,
+        help_text="A JSON list, one target per column; it wins over the preset's mapping." + NEW_FIELD_HELP,
+    )
+    preset = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The id of an import preset (`/api/v1/import-presets/`): its mapping (headers matched "
+        "whatever their case and spacing; other columns keep the suggestion) and its mode, tags, tag "
+        "separator, date order and decimal comma, each overridden by the field of that name if sent. "
+        "`notes` in the answer says what it could not apply (a custom field deleted since).",
+    )
     delimiter = serializers.CharField(
         required=False, max_length=1, trim_whitespace=False, help_text="e.g. ; (detected if left out)."
     )
@@ -118,7 +139,7 @@ class ImportUploadSerializer(ImportSettingsSerializer):
 
 
 class ImportUpdateSerializer(ImportSettingsSerializer):
-    mapping = JsonMappingField(required=False, help_text="One target per column.")
+    mapping = JsonMappingField(required=False, help_text="One target per column." + NEW_FIELD_HELP)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         fixed = sorted({"encoding", "delimiter", "file"} & set(self.initial_data))
@@ -206,6 +227,10 @@ ImportAcceptedSerializer = inline_serializer(
         "id": serializers.IntegerField(),
         "status": serializers.ChoiceField(choices=ImportStatus.choices),
         "url": serializers.URLField(help_text="Poll it for progress and counts."),
+        "notes": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="On upload with a preset: what it could not apply, by column; else empty.",
+        ),
     },
 )
 

@@ -41,8 +41,9 @@ from apps.contacts.api.import_serializers import (
     ImportUploadSerializer,
     job_needs_date_order,
 )
-from apps.contacts.importing import pipeline
-from apps.contacts.models import ImportJob
+from apps.contacts.importing import pipeline, presets
+from apps.contacts.importing.mapping import NEW_PREFIX
+from apps.contacts.models import ImportJob, ImportPreset
 from apps.core.roles import Role
 from apps.workspaces.permissions import api_context, api_user
 from apps.workspaces.viewsets import WorkspaceScopedViewSetMixin
@@ -65,9 +66,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _settings(data: Mapping[str, Any], *, job: ImportJob | None = None) -> pipeline.ImportSettings:
-    """The upload's choices, or (with `job`) the job's current ones overlaid with those sent."""
-    base = pipeline.ImportSettings()
+def _settings(
+    data: Mapping[str, Any], *, job: ImportJob | None = None, preset: ImportPreset | None = None
+) -> pipeline.ImportSettings:
+    """The upload's choices (over the preset's), or (with `job`) the job's current ones overlaid
+    with those sent."""
+    base = presets.preset_settings(preset) if preset is not None else pipeline.ImportSettings()
     if job is not None:
         base = pipeline.ImportSettings(
             mode=job.mode,
@@ -78,8 +82,33 @@ def _settings(data: Mapping[str, Any], *, job: ImportJob | None = None) -> pipel
             consent_confirmed=job.consent_confirmed,
             consent_source=job.consent_source,
         )
-    names = {field.name for field in dataclasses.fields(pipeline.ImportSettings)}
+    names = {field.name for field in dataclasses.fields(pipeline.ImportSettings)} - {"preset", "new_fields"}
     return dataclasses.replace(base, **{name: value for name, value in data.items() if name in names})
+
+
+def _check_new_fields(request: Request, mapping: Any) -> None:
+    """Custom fields are the Admin's to create (`/api/v1/custom-fields/`); so are "new:" targets."""
+    asked = [
+        f"column {index + 1} (“{target}”)"
+        for index, target in enumerate(mapping or [])
+        if target.startswith(NEW_PREFIX)
+    ]
+    if asked and not api_context(request).role.includes(Role.ADMIN):
+        raise exceptions.PermissionDenied(
+            f"Creating custom fields needs the Admin role: {', '.join(asked)}. Map the columns to existing "
+            "fields, or ask an admin to create them."
+        )
+
+
+def _preset(request: Request, preset_id: int | None) -> ImportPreset | None:
+    if preset_id is None:
+        return None
+    preset = presets.import_preset_list(workspace=api_context(request).workspace).filter(id=preset_id).first()
+    if preset is None:
+        raise serializers.ValidationError(
+            {"preset": [f"There is no import preset {preset_id} in this workspace."]}
+        )
+    return preset
 
 
 @extend_schema_view(
@@ -129,10 +158,10 @@ class ImportJobViewSet(
                 raise PayloadTooLarge(f"The file is too large: the limit is {limit / 1e6:,.0f} MB.")
         super().initial(request, *args, **kwargs)
 
-    def _accepted(self, job: ImportJob) -> Response:
+    def _accepted(self, job: ImportJob, notes: list[str] | None = None) -> Response:
         url = reverse("api:import-detail", kwargs={"pk": job.pk}, request=self.request)
         return Response(
-            {"id": job.pk, "status": job.status, "url": url},
+            {"id": job.pk, "status": job.status, "url": url, "notes": notes or []},
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": url},
         )
@@ -163,8 +192,19 @@ class ImportJobViewSet(
                 media_type="multipart/form-data",
             ),
             OpenApiExample(
+                "With a saved preset",
+                value={"file": "shop-2026-03.csv", "preset": 3, "dry_run": "true"},
+                request_only=True,
+                media_type="multipart/form-data",
+            ),
+            OpenApiExample(
                 "Accepted",
-                value={"id": 7, "status": "queued", "url": "https://ensemble.example/api/v1/imports/7/"},
+                value={
+                    "id": 7,
+                    "status": "queued",
+                    "url": "https://ensemble.example/api/v1/imports/7/",
+                    "notes": [],
+                },
                 response_only=True,
                 status_codes=["202"],
             ),
@@ -174,37 +214,49 @@ class ImportJobViewSet(
         serializer = ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        _check_new_fields(request, data.get("mapping"))
+        preset = _preset(request, data.get("preset"))
         with transaction.atomic():
             job = pipeline.import_create(
                 workspace=api_context(request).workspace,
                 upload=data["file"],
                 actor=api_user(request),
-                options=_settings(data),
+                options=_settings(data, preset=preset),
             )
             try:
                 job = pipeline.import_enqueue(job=job, dry_run=data.get("dry_run", False))
             except DjangoValidationError:
                 job.file.delete(save=False)  # the row rolls back; nothing of the upload stays
                 raise
-        return self._accepted(job)
+        notes = (
+            presets.import_preset_notes(job=job, preset=preset) if preset and not data.get("mapping") else []
+        )
+        return self._accepted(job, notes)
 
     @extend_schema(
         request=ImportUpdateSerializer,
         responses=ImportJobSerializer,
         description="Change the mapping and choices of an import that has not started (status "
-        "`uploaded` or `validated`); fields left out stay. A checked import must be checked again.",
+        "`uploaded` or `validated`); fields left out stay. A checked import must be checked again. "
+        "`new:<type>:<Label>` targets create custom fields (admins only), all or none.",
         examples=[
             OpenApiExample(
                 "Map the columns",
                 value={"mapping": ["first_name", "last_name", "email", ""], "date_order": "dmy"},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Create a custom field for the last column (admins)",
+                value={"mapping": ["first_name", "last_name", "email", "new:text:Customer number"]},
+                request_only=True,
+            ),
         ],
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         job = self.get_object()
         serializer = ImportUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        _check_new_fields(request, serializer.validated_data.get("mapping"))
         pipeline.import_configure(job=job, options=_settings(serializer.validated_data, job=job))
         return self._detail(job)
 

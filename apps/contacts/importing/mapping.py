@@ -1,7 +1,8 @@
 """Which contact field each column of an uploaded file fills: suggested from the headers, then checked.
 
 A target is a contact field's public name (cleaning.FIELD_NAMES, except "custom"), "custom.<key>" for a
-workspace custom field, or "" to ignore the column. Headers are compared by `header_key`: case,
+workspace custom field, or "" to ignore the column. Before the import is configured a target may also
+be "new:<type>:<Label>", a custom field to create for the column (`parse_new_target`). Headers are compared by `header_key`: case,
 accents, spaces and punctuation removed, so "E-Mail-Adresse", "e_mail adresse" and "EMAIL ADRESSE" are
 one name, and the synonym table below needs one spelling per word in English, German, French, Spanish.
 """
@@ -11,10 +12,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from apps.contacts.choices import CustomFieldType
 from apps.contacts.cleaning import FIELD_NAMES
 
 CUSTOM_PREFIX = "custom."
+NEW_PREFIX = "new:"
+NEW_FIELD_SYNTAX = "new:<type>:<Label>"
+# A new custom field may not take the name of a built-in one: "custom.email" beside "email" misleads.
+RESERVED_KEYS = frozenset(
+    {*FIELD_NAMES, "id", "workspace", "email_normalized", "phone_e164", "source", "created_at", "updated_at"}
+)
+CUSTOM_KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
+MAX_LABEL_LENGTH = 80
 TARGETS: tuple[str, ...] = tuple(name for name in FIELD_NAMES if name != "custom")
 NO_MATCH_KEY = "Map a column to email or phone: contacts are matched on them."
 
@@ -169,7 +180,8 @@ def column_label(header: str, index: int) -> str:
     return header.strip() or f"Column {index + 1}"
 
 
-def _target_problem(target: str, custom_keys: set[str]) -> str | None:
+def target_problem(target: str, custom_keys: set[str]) -> str | None:
+    """What is wrong with a (non-empty) target, or None."""
     if target in TARGETS:
         return None
     if target.startswith(CUSTOM_PREFIX):
@@ -191,7 +203,7 @@ def check_mapping(
         if not target:
             continue
         label = column_label(header, index)
-        problem = _target_problem(target, known_custom)
+        problem = target_problem(target, known_custom)
         if problem is None and target in mapped_by:
             problem = f"“{mapped_by[target]}” already fills {target}: map each field from one column."
         if problem:
@@ -200,4 +212,148 @@ def check_mapping(
             mapped_by[target] = label
     if "email" not in mapped_by and "phone" not in mapped_by:
         errors[""] = NO_MATCH_KEY
+    return errors
+
+
+# --- Presets: a saved mapping keyed by header text -----------------------------------------------------
+
+
+def preset_header(text: str) -> str:
+    """How a preset recognises a header: case and runs of spaces do not matter, punctuation does
+    ("E-Mail" and "e-mail " are one column, "Email" another)."""
+    return " ".join(text.split()).casefold()
+
+
+def mapping_to_preset(headers: Sequence[str], mapping: Sequence[str]) -> dict[str, str]:
+    """{header: target} for a preset, skipped columns included (so they stay skipped); blank
+    headers are left out, and of two columns with one header the first counts."""
+    saved: dict[str, str] = {}
+    seen: set[str] = set()
+    for header, target in zip(headers, mapping, strict=False):
+        key = preset_header(header)
+        if key and key not in seen:
+            seen.add(key)
+            saved[header.strip()] = target
+    return saved
+
+
+def apply_preset(
+    headers: Sequence[str],
+    suggested: Sequence[str],
+    preset: Mapping[str, str],
+    *,
+    custom_keys: Sequence[str] = (),
+) -> tuple[list[str], list[str]]:
+    """(mapping, notes). Columns the preset knows get its target, the others keep the suggestion
+    unless the preset gave that field to another column. A target that is no longer valid (its
+    custom field was deleted) is dropped, and a note says so, naming the column."""
+    by_header = {preset_header(header): target for header, target in preset.items()}
+    known_custom = set(custom_keys)
+    mapping = list(suggested)
+    from_preset: dict[int, str] = {}
+    notes: list[str] = []
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        key = preset_header(header)
+        if key not in by_header or key in seen:
+            continue
+        seen.add(key)
+        target = by_header[key]
+        problem = target_problem(target, known_custom) if target else None
+        if problem:
+            notes.append(
+                f"{column_label(header, index)}: the preset's target “{target}” is dropped ({problem}); "
+                "the column keeps its suggestion."
+            )
+            continue
+        if target and target in from_preset.values():
+            notes.append(
+                f"{column_label(header, index)}: the preset maps another column to {target} already."
+            )
+            target = ""
+        mapping[index] = from_preset[index] = target
+    taken = {target for target in from_preset.values() if target}
+    for index, target in enumerate(mapping):
+        if index not in from_preset and target in taken:
+            mapping[index] = ""
+    return mapping, notes
+
+
+# --- Custom fields created for a column -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewField:
+    """A custom field to create for a column when the import is configured."""
+
+    label: str
+    key: str
+    field_type: str
+    choices: tuple[str, ...] = ()
+
+
+def custom_key_for(label: str) -> str:
+    """A custom field key from a label: "Kundennummer (alt)" -> "kundennummer_alt", "Straße" ->
+    "strasse"; lower_snake ASCII starting with a letter, at most 50 characters."""
+    text = unicodedata.normalize("NFKD", label.casefold()).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "field"
+    if not key[0].isalpha():
+        key = f"field_{key}"
+    return key[:50].rstrip("_")
+
+
+def parse_new_target(target: str) -> NewField:
+    """`new:<type>:<Label>` (the key is made from the label); ValueError says what is wrong."""
+    field_type, separator, label = target.removeprefix(NEW_PREFIX).partition(":")
+    field_type, label = field_type.strip().lower(), label.strip()
+    if not separator or not label:
+        raise ValueError(f"Write a new custom field as {NEW_FIELD_SYNTAX}, e.g. new:text:Customer number.")
+    if field_type not in CustomFieldType.values:
+        raise ValueError(
+            f"“{field_type}” is not a custom field type: use {', '.join(CustomFieldType.values)}."
+        )
+    return NewField(label=label, key=custom_key_for(label), field_type=field_type)
+
+
+def _new_field_problem(field: NewField, existing: set[str]) -> str | None:
+    if field.field_type not in CustomFieldType.values:
+        return f"“{field.field_type}” is not a custom field type: use {', '.join(CustomFieldType.values)}."
+    if not field.label.strip():
+        return "Give the new custom field a label."
+    if len(field.label) > MAX_LABEL_LENGTH:
+        return f"A custom field label has at most {MAX_LABEL_LENGTH} characters."
+    if not CUSTOM_KEY_PATTERN.fullmatch(field.key):
+        return (
+            f"“{field.key}” cannot be a key: use lower-case letters, digits and underscores, "
+            "starting with a letter, at most 50."
+        )
+    if field.key in RESERVED_KEYS:
+        return f"“{field.key}” is a built-in contact field: map the column to it, or name the new field otherwise."
+    if field.key in existing:
+        return (
+            f"There already is a custom field “{field.key}”: map the column to it, or name the new "
+            "field otherwise."
+        )
+    return None
+
+
+def check_new_fields(
+    new_fields: Mapping[int, NewField], headers: Sequence[str], *, custom_keys: Sequence[str] = ()
+) -> dict[str, str]:
+    """Errors keyed by column (`column_label`), before anything is created."""
+    errors: dict[str, str] = {}
+    existing = set(custom_keys)
+    claimed: dict[str, str] = {}
+    for index, field in sorted(new_fields.items()):
+        if not 0 <= index < len(headers):
+            errors[""] = f"The file has no column {index + 1}."
+            continue
+        label = column_label(headers[index], index)
+        problem = _new_field_problem(field, existing)
+        if problem is None and field.key in claimed:
+            problem = f"“{claimed[field.key]}” creates the custom field “{field.key}” already: name this one otherwise."
+        if problem:
+            errors[label] = problem
+        else:
+            claimed[field.key] = label
     return errors

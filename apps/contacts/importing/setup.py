@@ -1,11 +1,12 @@
 """Before an import runs: store the upload, read its format and header, suggest and check the
-mapping, guess date order and decimal comma, preview the first rows as they will be stored."""
+mapping (or take it from a preset), create the custom fields it asks for, guess date order and
+decimal comma, preview the first rows as they will be stored."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,13 +14,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 
-from apps.contacts.choices import ImportMode, ImportStatus
+from apps.contacts.choices import CustomFieldType, ImportMode, ImportStatus
 from apps.contacts.cleaning import FIELD_NAMES, FieldError, clean_contact_values
 from apps.contacts.importing import mapping as mapping_rules
 from apps.contacts.importing import reading, values
-from apps.contacts.models import CustomField, ImportJob
-from apps.contacts.services import contact_rules
+from apps.contacts.importing.mapping import NEW_PREFIX, NewField
+from apps.contacts.models import CustomField, ImportJob, ImportPreset
+from apps.contacts.services import contact_rules, custom_field_create
 from apps.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 
 
 DATE_FIELDS = ("birth_date", "customer_since", "last_purchase_at")
+# A choice field made from a column takes the column's distinct values in its first rows.
+CHOICE_SAMPLE_ROWS = 1000
+MAX_NEW_CHOICES = 100
 
 
 def _max_upload_bytes() -> int:
@@ -59,6 +65,12 @@ class ImportSettings:
     tag_separator: str = ","
     consent_confirmed: bool = False
     consent_source: str = ""
+    # Custom fields to create, by column index (the mapping page); the API writes them as
+    # "new:<type>:<Label>" targets in `mapping` instead.
+    new_fields: Mapping[int, NewField] = field(default_factory=dict)
+    # On upload, when no mapping is given: the preset's mapping over the suggestion. The preset's
+    # other choices are the caller's to copy (`presets.preset_settings`), as they may override them.
+    preset: ImportPreset | None = None
 
 
 def import_create(
@@ -90,9 +102,7 @@ def import_create(
     job.kind, job.encoding, job.delimiter, job.headers = fmt.kind, fmt.encoding, fmt.delimiter, headers
     job.total_rows = max(total, 0)
     keys = _custom_keys(workspace)
-    job.mapping = (
-        list(options.mapping) if options.mapping else mapping_rules.suggest_mapping(headers, custom_keys=keys)
-    )
+    job.mapping = _initial_mapping(headers, options, custom_keys=keys)
     try:
         # A suggested mapping may still lack email or phone: the mapping page is where that is fixed,
         # so it is checked when the import starts. A mapping the caller gave is checked now.
@@ -108,12 +118,32 @@ def import_create(
     return job
 
 
-def _mapping_errors(job: ImportJob, *, custom_keys: Sequence[str]) -> list[str]:
-    if len(job.mapping) != len(job.headers):
-        return [f"Give one target per column: the file has {len(job.headers)} columns."]
-    column_errors = mapping_rules.check_mapping(job.mapping, job.headers, custom_keys=custom_keys)
+def _initial_mapping(
+    headers: Sequence[str], options: ImportSettings, *, custom_keys: Sequence[str]
+) -> list[str]:
+    if options.mapping:
+        return list(options.mapping)
+    suggested = mapping_rules.suggest_mapping(headers, custom_keys=custom_keys)
+    if options.preset is None:
+        return suggested
+    mapping, _notes = mapping_rules.apply_preset(
+        headers, suggested, options.preset.mapping, custom_keys=custom_keys
+    )
+    return mapping  # the notes are read again where they are shown (`presets.import_preset_notes`)
+
+
+def _column_messages(column_errors: Mapping[str, str]) -> list[str]:
     # A nested dict cannot go into ValidationError: one message per column, named by it.
     return [f"{col}: {msg}" if col else msg for col, msg in column_errors.items()]
+
+
+def _mapping_errors(
+    job: ImportJob, *, custom_keys: Sequence[str], mapping: Sequence[str] | None = None
+) -> list[str]:
+    mapping = job.mapping if mapping is None else mapping
+    if len(mapping) != len(job.headers):
+        return [f"Give one target per column: the file has {len(job.headers)} columns."]
+    return _column_messages(mapping_rules.check_mapping(mapping, job.headers, custom_keys=custom_keys))
 
 
 def import_check_ready(*, job: ImportJob) -> None:
@@ -139,11 +169,17 @@ def _apply_settings(
         errors["consent_source"] = (
             "Say where the opt-ins in this file were given (e.g. “Spring fair sign-up form”)."
         )
-    mapping_errors = _mapping_errors(job, custom_keys=custom_keys) if check_columns else []
+    new_fields, mapping_errors = _new_fields(job, options, custom_keys=custom_keys)
+    planned = _planned_mapping(job.mapping, new_fields)
+    if check_columns and not mapping_errors:
+        keys = [*custom_keys, *(new.key for new in new_fields.values())]
+        mapping_errors = _mapping_errors(job, custom_keys=keys, mapping=planned)
     if mapping_errors:
         errors["mapping"] = mapping_errors
     if errors:
         raise ValidationError(errors)
+    _create_fields(job, new_fields)
+    job.mapping = planned
     job.mode = options.mode
     job.tags = [name.strip() for name in options.tags if name.strip()]
     job.date_order = options.date_order or job.date_order
@@ -153,8 +189,82 @@ def _apply_settings(
     job.consent_source = options.consent_source.strip()[:120]
 
 
+def _new_fields(
+    job: ImportJob, options: ImportSettings, *, custom_keys: Sequence[str]
+) -> tuple[dict[int, NewField], list[str]]:
+    """The custom fields the settings ask for, checked before any is created: `new_fields`, and
+    "new:<type>:<Label>" targets (the API's way to say the same)."""
+    fields = dict(options.new_fields)
+    errors: dict[str, str] = {}
+    for index, target in enumerate(job.mapping):
+        if index in fields or not target.startswith(NEW_PREFIX):
+            continue
+        label = mapping_rules.column_label(job.headers[index] if index < len(job.headers) else "", index)
+        try:
+            fields[index] = mapping_rules.parse_new_target(target)
+        except ValueError as error:
+            errors[label] = str(error)
+    errors |= mapping_rules.check_new_fields(fields, job.headers, custom_keys=custom_keys)
+    for index, new in fields.items():
+        label = mapping_rules.column_label(job.headers[index], index) if index < len(job.headers) else ""
+        if new.field_type == CustomFieldType.CHOICE and not new.choices and label not in errors:
+            choices = _column_values(job, index)
+            if not choices or len(choices) > MAX_NEW_CHOICES:
+                errors[label] = (
+                    f"A choice field needs 1 to {MAX_NEW_CHOICES} choices; the first {CHOICE_SAMPLE_ROWS:,} "
+                    f"rows of this column have {len(choices)} different values. Use text, or name the choices."
+                )
+            fields[index] = replace(new, choices=tuple(choices))
+    return fields, _column_messages(errors)
+
+
+def _column_values(job: ImportJob, index: int) -> list[str]:
+    """The distinct values of a column in its first rows, in order of appearance."""
+    found: dict[str, None] = {}
+    try:
+        for row in _first_rows(job, CHOICE_SAMPLE_ROWS):
+            text = row.cells[index].strip() if row.error is None and index < len(row.cells) else ""
+            if text:
+                found.setdefault(text, None)
+                if len(found) > MAX_NEW_CHOICES:
+                    break
+    except reading.ImportFileError:
+        pass  # the preview names the problem
+    return list(found)
+
+
+def _planned_mapping(mapping: Sequence[str], new_fields: Mapping[int, NewField]) -> list[str]:
+    """The mapping once the new custom fields exist; an unreadable "new:" target maps nothing."""
+    return [
+        f"{mapping_rules.CUSTOM_PREFIX}{new_fields[index].key}"
+        if index in new_fields
+        else ("" if target.startswith(NEW_PREFIX) else target)
+        for index, target in enumerate(mapping)
+    ]
+
+
+@transaction.atomic
+def _create_fields(job: ImportJob, new_fields: Mapping[int, NewField]) -> None:
+    """Through the custom-field service, like the custom fields page; a rule it still refuses (a
+    field made meanwhile in another tab) is reported on the column, and none is kept."""
+    for index, new in sorted(new_fields.items()):
+        try:
+            custom_field_create(
+                workspace=job.workspace,
+                key=new.key,
+                label=new.label,
+                field_type=new.field_type,
+                choices=new.choices,
+            )
+        except ValidationError as error:
+            label = mapping_rules.column_label(job.headers[index], index)
+            raise ValidationError({"mapping": [f"{label}: {' '.join(error.messages)}"]}) from error
+
+
+@transaction.atomic
 def import_configure(*, job: ImportJob, options: ImportSettings) -> ImportJob:
-    """Change the mapping and choices of an import that has not started yet."""
+    """Change the mapping and choices of an import that has not started yet, creating the custom
+    fields the mapping asks for (all or none)."""
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED):
         raise ValidationError(f"This import is {job.get_status_display().lower()}; its settings are fixed.")
     if options.mapping is not None:
@@ -198,9 +308,12 @@ def _guess_decimal_comma(job: ImportJob, *, custom_types: Mapping[str, str]) -> 
     if not columns:
         return None
     samples: list[str] = []
-    for row in _first_rows(job, 500):
-        if row.error is None:
-            samples.extend(row.cells[index] for index in columns if row.cells[index].strip())
+    try:
+        for row in _first_rows(job, 500):
+            if row.error is None:
+                samples.extend(row.cells[index] for index in columns if row.cells[index].strip())
+    except reading.ImportFileError:
+        pass  # the rows before it decide; the run reports the problem with its row
     return values.guess_decimal_comma(samples)
 
 

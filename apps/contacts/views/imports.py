@@ -26,8 +26,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.contacts import selectors
 from apps.contacts.choices import ImportStatus
-from apps.contacts.forms_import import ImportMappingForm, ImportUploadForm, target_label
-from apps.contacts.importing import pipeline
+from apps.contacts.forms_import import (
+    ImportMappingForm,
+    ImportPresetApplyForm,
+    ImportUploadForm,
+    target_label,
+)
+from apps.contacts.importing import pipeline, presets
 from apps.contacts.models import Contact, ImportJob
 from apps.contacts.views.common import _add_service_errors, _can, _int, _redirect, _url, _wants_partial
 from apps.core.http import WorkspaceHttpRequest, render_page
@@ -87,7 +92,12 @@ def _is_script_upload(request: WorkspaceHttpRequest) -> bool:
 @workspace_view(Role.EDITOR)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: WorkspaceHttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
+    saved = presets.import_preset_list(workspace=request.workspace)
+    form = (
+        ImportUploadForm(request.POST, request.FILES, presets=saved)
+        if request.method == "POST"
+        else ImportUploadForm(presets=saved)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = pipeline.import_create(
@@ -99,12 +109,16 @@ def import_upload(request: WorkspaceHttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
+            if form.cleaned_data.get("preset"):
+                for note in presets.import_preset_notes(job=job, preset=form.cleaned_data["preset"]):
+                    messages.warning(request, note)
             url = _job_url(request, job)
             if _is_script_upload(request):
                 return JsonResponse({"location": url}, status=201, headers={"Location": url})
             return redirect(url)
     context = {
         "form": form,
+        "has_presets": saved.exists(),
         "tag_names": _tag_names(request),
         "max_bytes": int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 0)),
     }
@@ -180,27 +194,57 @@ def _preview(job: ImportJob) -> dict[str, Any]:
     }
 
 
+def mapping_form(
+    request: WorkspaceHttpRequest, job: ImportJob, data: Any = None, custom_fields: Any = None
+) -> ImportMappingForm:
+    """Admins may also create custom fields for skipped columns, as on the custom fields page."""
+    return ImportMappingForm(
+        data,
+        job=job,
+        custom_fields=custom_fields or list(selectors.custom_field_list(workspace=request.workspace)),
+        can_create_fields=_can(request, Role.ADMIN),
+    )
+
+
+def _column(form: ImportMappingForm | None, index: int) -> dict[str, Any]:
+    """A column's select and, when it is skipped, its "Create custom field" inputs."""
+    if form is None:
+        return {"field": None, "new": None}
+    field = form.columns()[index]
+    new = form.new_field_parts(index)
+    if new is not None and (field.value() or "") and not new["create"].value():
+        new = None  # mapped: nothing to create
+    return {"field": field, "new": new}
+
+
 def _settings_context(
-    request: WorkspaceHttpRequest, job: ImportJob, form: ImportMappingForm | None = None
+    request: WorkspaceHttpRequest,
+    job: ImportJob,
+    form: ImportMappingForm | None = None,
+    apply_form: ImportPresetApplyForm | None = None,
 ) -> dict[str, Any]:
     custom_fields = list(selectors.custom_field_list(workspace=request.workspace))
     editable = _can(request, Role.EDITOR) and job.status in EDITABLE
     if editable and form is None:
-        form = ImportMappingForm(job=job, custom_fields=custom_fields)
+        form = mapping_form(request, job, custom_fields=custom_fields)
+    if editable and apply_form is None:
+        saved = presets.import_preset_list(workspace=request.workspace)
+        apply_form = ImportPresetApplyForm(presets=saved) if saved.exists() else None
     samples = pipeline.import_samples(job=job)
     custom_labels = {custom.key: custom.label for custom in custom_fields}
     columns = [
         {
             "header": header,
             "samples": samples[index] if index < len(samples) else [],
-            "field": form.columns()[index] if form else None,
             "target": target_label(job.mapping[index] if index < len(job.mapping) else "", custom_labels),
+            **_column(form if editable else None, index),
         }
         for index, header in enumerate(job.headers)
     ]
     return {
         "job": job,
         "form": form if editable else None,
+        "apply_form": apply_form if editable else None,
         "columns": columns,
         "preview": _preview(job) if job.status in EDITABLE else None,
         "date_question": bool(form and form.maps_dates()),
@@ -225,9 +269,12 @@ def _run_context(request: WorkspaceHttpRequest, job: ImportJob) -> dict[str, Any
 
 
 def _detail_context(
-    request: WorkspaceHttpRequest, job: ImportJob, form: ImportMappingForm | None = None
+    request: WorkspaceHttpRequest,
+    job: ImportJob,
+    form: ImportMappingForm | None = None,
+    apply_form: ImportPresetApplyForm | None = None,
 ) -> dict[str, Any]:
-    return {**_settings_context(request, job, form), **_run_context(request, job)}
+    return {**_settings_context(request, job, form, apply_form), **_run_context(request, job)}
 
 
 @workspace_view()
@@ -241,32 +288,52 @@ def import_detail(request: WorkspaceHttpRequest, import_job_id: int) -> HttpResp
     return render_page(request, DETAIL, _detail_context(request, job))
 
 
+def _saved_message(form: ImportMappingForm, preset: Any) -> str:
+    created = ", ".join(f"“{new.label}”" for new in form.new_fields.values())
+    parts = [_("Custom fields created: %(labels)s.") % {"labels": created}] if created else []
+    if preset is not None:
+        parts.append(_("Preset “%(name)s” saved.") % {"name": preset.name})
+    return " ".join(parts)
+
+
 def _configure(request: WorkspaceHttpRequest, job: ImportJob) -> HttpResponse:
-    """Save the mapping and choices; with `action=check` or `action=import`, start the run too."""
+    """Save the mapping and choices (creating the custom fields asked for); with `action=check` or
+    `action=import` start the run too, with `action=save_preset` also save them as a preset."""
     if job.status not in EDITABLE:  # a second tab, or a second click: the run has started already
         messages.error(request, _("This import has started; its settings can no longer change."))
         return _redirect(request, _job_url(request, job))
-    custom_fields = list(selectors.custom_field_list(workspace=request.workspace))
-    form = ImportMappingForm(request.POST, job=job, custom_fields=custom_fields)
+    form = mapping_form(request, job, request.POST)
     action = request.POST.get("action", "preview")
+    preset, saved_message = None, ""
     if form.is_valid():
         try:
             pipeline.import_configure(job=job, options=form.settings())
             if action in ("check", "import"):
                 pipeline.import_enqueue(job=job, dry_run=action == "check")
+            if action == "save_preset":
+                preset = presets.import_preset_save(
+                    job=job,
+                    name=form.cleaned_data["preset_name"],
+                    actor=request.user,
+                    replace=form.cleaned_data["preset_replace"],
+                )
         except ValidationError as error:
-            form.add_service_errors(error)
+            form.add_service_errors(error, renamed={"name": "preset_name"})
             job.refresh_from_db()
         else:
             if action in ("check", "import"):
                 return _redirect(request, _job_url(request, job))
             if not request.htmx:
-                messages.success(
-                    request, _("Settings saved. The preview shows the first rows as they will be stored.")
-                )
+                saved = _("Settings saved. The preview shows the first rows as they will be stored.")
+                messages.success(request, f"{_saved_message(form, preset)} {saved}".strip())
                 return redirect(_job_url(request, job))
-            form = ImportMappingForm(job=job, custom_fields=custom_fields)
-    context = {**_detail_context(request, job, form), "saved": not form.errors}
+            saved_message = _saved_message(form, preset)
+            form = mapping_form(request, job)  # with the custom fields just created
+    context = {
+        **_detail_context(request, job, form),
+        "saved": not form.errors,
+        "saved_message": saved_message,
+    }
     return render_page(
         request,
         DETAIL,
