@@ -1,7 +1,11 @@
 """CSV import at scale, against the limits of the machine and against django-import-export.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ensemble_bench \\
-        .venv/bin/python benchmarks/import_bench.py [--rows N]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ensemble_import_bench \\
+        .venv/bin/python benchmarks/import_bench.py [--rows N] [--keep-database]
+
+The database is dropped, created and migrated at the start of each run, so figures compare across
+runs (a table grown by earlier runs past the server's buffers makes every insert slower); to guard
+against mistakes it must have "bench" in its name. `--keep-database` measures the database as it is.
 
 N defaults to $BENCH_IMPORT_ROWS or 1,000,000. The generated file is realistic: 2% duplicates that
 differ in case and white space, 1% invalid emails, 30% with phone numbers, 0-3 of 50 tags per row.
@@ -34,10 +38,32 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+
+def reset_database() -> None:
+    """Drop and create the benchmark's database (before Django connects to it)."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    url = urlsplit(os.environ.get("DATABASE_URL", ""))
+    name = url.path.lstrip("/")
+    if url.scheme not in ("postgres", "postgresql", "pgsql") or not name:
+        return  # not PostgreSQL: main() says it is skipped
+    if "bench" not in name:
+        raise SystemExit(f"import_bench: refusing to reset the database {name!r}: its name lacks 'bench'.")
+    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+if "--keep-database" not in sys.argv:
+    reset_database()
+
 import django  # noqa: E402 - after sys.path and the settings module are set
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
@@ -242,10 +268,12 @@ def import_export_default(path: Path, workspace: Workspace, rows: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_IMPORT_ROWS", "1000000")))
+    parser.add_argument("--keep-database", action="store_true", help="do not drop and create the database")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("import_bench: skipped, it measures PostgreSQL (set DATABASE_URL to a PostgreSQL database).")
         return
+    call_command("migrate", verbosity=0)
     rows = args.rows
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "contacts.csv"

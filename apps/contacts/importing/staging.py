@@ -25,13 +25,13 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from apps.contacts.choices import Channel, Consent, ContactSource, ImportMode
-from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression, Tag
+from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
 from apps.contacts.services import tags_get_or_create
 from apps.workspaces.models import Workspace
 
 ROWS_TABLE = "pg_temp.import_rows"
 PEOPLE_TABLE = "pg_temp.import_people"
-LINKS_TABLE = "pg_temp.import_links"
+TAG_MAP_TABLE = "pg_temp.import_tag_map"
 
 # Always staged: a person is found by them. Everything else only when the file maps it.
 IDENTITY = ("email", "email_normalized", "phone", "phone_e164")
@@ -85,6 +85,9 @@ class StagedImport:
         self.fields = list(fields)
         self.rows = 0
         self.now = timezone.now()
+        # The file's tag names by lower case: (number, first spelling). Rows stage tag numbers, so
+        # the merge joins small integers, and the names are known without reading the rows again.
+        self.tag_numbers: dict[str, tuple[int, str]] = {}
 
     def create(self) -> None:
         types = {field.name: field.db_type(connection) for field in Contact._meta.concrete_fields}
@@ -93,7 +96,7 @@ class StagedImport:
             cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no integer NOT NULL, key text NOT NULL, "
-                f"{', '.join(columns)}, custom jsonb, tags text[])"
+                f"{', '.join(columns)}, custom jsonb, tags integer[])"
             )
 
     def drop(self) -> None:
@@ -104,7 +107,7 @@ class StagedImport:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {LINKS_TABLE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {TAG_MAP_TABLE}")
 
     def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
         """Stage cleaned rows: (row number, person key, values). Absent values stage as NULL."""
@@ -117,12 +120,22 @@ class StagedImport:
             cursor.cursor.copy(f"COPY {ROWS_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN") as copy,
         ):
             for number, key, values in rows:
-                custom = values.get("custom")
+                custom, tags = values.get("custom"), values.get("tags")
                 copy.write_row([
                     number, key, *[values.get(name) for name in fields],
-                    Jsonb(custom) if custom else None, values.get("tags") or None,
+                    Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
                 ])  # fmt: skip
         self.rows += len(rows)
+
+    def _tag_refs(self, names: Sequence[str]) -> list[int]:
+        numbers = self.tag_numbers
+        refs = []
+        for name in names:
+            found = numbers.get(name.lower())
+            if found is None:
+                found = numbers[name.lower()] = (len(numbers), name)
+            refs.append(found[0])
+        return refs
 
     def merge(
         self,
@@ -206,6 +219,12 @@ class StagedImport:
             "FROM unnest(array_agg(r.custom ORDER BY r.row_no)) WITH ORDINALITY AS objects(value, n) "
             "CROSS JOIN LATERAL jsonb_each(objects.value) AS item)"
         )
+        # Tag numbers of all the person's rows, each once (arrays of unequal length cannot be
+        # aggregated as arrays, so they are joined as text).
+        merged_tags = (
+            "ARRAY(SELECT DISTINCT unnest(string_to_array("
+            "string_agg(array_to_string(r.tags, ','), ','), ',')::integer[]))"
+        )
         consent_columns = []
         for name, channel in CONSENT.items():
             if name not in self.fields:
@@ -230,10 +249,10 @@ class StagedImport:
             WITH counted AS (
                 SELECT key, count(*) AS rows_count FROM {ROWS_TABLE} GROUP BY key
             ), people AS (
-                SELECT r.key, 1::bigint AS rows_count, {singles}, r.custom
+                SELECT r.key, 1::bigint AS rows_count, {singles}, r.custom, r.tags
                 FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count = 1
                 UNION ALL
-                SELECT r.key, count(*), {merged}, {merged_custom}
+                SELECT r.key, count(*), {merged}, {merged_custom}, {merged_tags}
                 FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
                 GROUP BY r.key
             ), matched AS (
@@ -254,7 +273,7 @@ class StagedImport:
                     ORDER BY c.id LIMIT 1
                 ) t ON true
             )
-            SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom,
+            SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom, m.tags,
                 m.id AS contact_id, m.email_consent_now AS old_email_consent,
                 m.sms_consent_now AS old_sms_consent, {", ".join(consent_columns)},
                 {skipped} AS skipped,
@@ -384,41 +403,36 @@ class StagedImport:
         """Create the file's tags, link them, and return the rows of people who were unchanged
         until they gained a tag: they count as updated and their `updated_at` moves, so syncing
         integrations see it."""
-        cursor.execute(
-            f"SELECT DISTINCT ON (lower(given.name)) given.name FROM {ROWS_TABLE} r "
-            f"CROSS JOIN LATERAL unnest(r.tags) AS given(name) "
-            f"WHERE r.tags IS NOT NULL ORDER BY lower(given.name), r.row_no"
-        )
-        names = [name for (name,) in cursor.fetchall()]
-        if not names:
+        if not self.tag_numbers:
             return 0
-        tags_get_or_create(workspace=self.workspace, names=names)
+        names = [name for _, name in sorted(self.tag_numbers.values())]
+        tags = {tag.name.lower(): tag.pk for tag in tags_get_or_create(workspace=self.workspace, names=names)}
+        refs = sorted(self.tag_numbers.values())
+        cursor.execute(f"DROP TABLE IF EXISTS {TAG_MAP_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {TAG_MAP_TABLE} AS "
+            f"SELECT * FROM unnest(%s::integer[], %s::bigint[]) AS t(ref, tag_id)",
+            [[number for number, _ in refs], [tags[name.lower()] for _, name in refs]],
+        )
         contact, link = Contact._meta.db_table, ContactTag._meta.db_table
-        params = {"now": self.now, "workspace": self.workspace.pk}
-        cursor.execute(f"DROP TABLE IF EXISTS {LINKS_TABLE}")
-        cursor.execute(
-            f"""
-            CREATE TEMPORARY TABLE {LINKS_TABLE} AS
-            SELECT DISTINCT coalesce(p.contact_id, p.new_id) AS contact_id, t.id AS tag_id,
-                p.contact_id IS NULL AS new_contact
-            FROM {ROWS_TABLE} r
-            CROSS JOIN LATERAL unnest(r.tags) AS given(name)
-            JOIN {PEOPLE_TABLE} p ON p.key = r.key AND NOT p.skipped
-            JOIN {Tag._meta.db_table} t ON t.workspace_id = %(workspace)s AND lower(t.name) = lower(given.name)
-            WHERE r.tags IS NOT NULL
-            """,
-            params,
-        )
-        # New contacts hold no links yet: a plain insert in index order is the cheapest write.
-        cursor.execute(
-            f"INSERT INTO {link} (contact_id, tag_id) SELECT contact_id, tag_id FROM {LINKS_TABLE} "
-            f"WHERE new_contact ORDER BY contact_id, tag_id"
-        )
+
+        def links(person: str) -> str:
+            return f"""
+                SELECT {person} AS contact_id, t.tag_id
+                FROM {PEOPLE_TABLE} p
+                CROSS JOIN LATERAL unnest(p.tags) AS given(ref)
+                JOIN {TAG_MAP_TABLE} t ON t.ref = given.ref
+                WHERE {person} IS NOT NULL AND NOT p.skipped
+                ORDER BY 1, 2
+            """
+
+        # New contacts hold no links yet, and a person's tag numbers are distinct: a plain insert
+        # in index order is the cheapest write.
+        cursor.execute(f"INSERT INTO {link} (contact_id, tag_id) {links('p.new_id')}")
         cursor.execute(
             f"""
             WITH added AS (
-                INSERT INTO {link} (contact_id, tag_id)
-                SELECT contact_id, tag_id FROM {LINKS_TABLE} WHERE NOT new_contact ORDER BY contact_id, tag_id
+                INSERT INTO {link} (contact_id, tag_id) {links("p.contact_id")}
                 ON CONFLICT DO NOTHING
                 RETURNING contact_id
             ), touched AS (
@@ -430,10 +444,10 @@ class StagedImport:
             )
             SELECT coalesce(sum(rows_count), 0) FROM touched
             """,
-            params,
+            {"now": self.now},
         )
         touched_rows = int(cursor.fetchone()[0])
-        cursor.execute(f"DROP TABLE {LINKS_TABLE}")
+        cursor.execute(f"DROP TABLE {TAG_MAP_TABLE}")
         return touched_rows
 
 
