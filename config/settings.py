@@ -145,6 +145,8 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # Contact list imports: caps with clear messages, never a 500.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+# Uploaded lists and rejected-rows reports hold personal data: deleted this many days after the import.
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 
 # --- Internationalisation and time ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -197,6 +199,7 @@ CELERY_BEAT_SCHEDULE = {
     # One static entry a minute: the worker records that beat and a worker are alive (see /healthz).
     "heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
     "refresh-contact-ages": {"task": "contacts.refresh_ages", "schedule": 24 * 60 * 60.0},
+    "purge-import-files": {"task": "contacts.purge_import_files", "schedule": 24 * 60 * 60.0},
 }
 
 # --- REST API ------------------------------------------------------------------------------------

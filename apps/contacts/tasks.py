@@ -11,6 +11,14 @@ def refresh_ages() -> int:
     return services.contacts_refresh_ages()
 
 
+@shared_task(name="contacts.purge_import_files")
+def purge_import_files() -> int:
+    """Daily: uploaded lists and reports hold personal data; keep them `IMPORT_RETENTION_DAYS`."""
+    from apps.contacts.importing.retention import import_files_purge
+
+    return import_files_purge()
+
+
 @shared_task(name="contacts.run_import", acks_late=True)
 def run_import(job_id: int, dry_run: bool = False) -> None:
     """Thin wrapper: the job row holds settings and progress; re-running it is safe (upserts)."""

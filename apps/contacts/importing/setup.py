@@ -322,7 +322,10 @@ def _format(job: ImportJob) -> reading.FileFormat:
 
 
 def _first_rows(job: ImportJob, count: int) -> Iterator[reading.Row]:
-    """The first `count` data rows. Not `max_rows`: that is the import's cap and raises beyond it."""
+    """The first `count` data rows. Not `max_rows`: that is the import's cap and raises beyond it.
+    None once the file was deleted after the retention (`importing.retention`)."""
+    if not job.file:
+        return iter(())
     rows = reading.iter_rows(_path(job), _format(job), expected_columns=len(job.headers))
     return itertools.islice(rows, count)
 

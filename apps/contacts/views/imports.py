@@ -33,6 +33,7 @@ from apps.contacts.forms_import import (
     target_label,
 )
 from apps.contacts.importing import pipeline, presets
+from apps.contacts.importing.retention import retention_days
 from apps.contacts.models import Contact, ImportJob
 from apps.contacts.views.common import _add_service_errors, _can, _int, _redirect, _url, _wants_partial
 from apps.core.http import WorkspaceHttpRequest, render_page
@@ -265,6 +266,9 @@ def _run_context(request: WorkspaceHttpRequest, job: ImportJob) -> dict[str, Any
         "can_edit": _can(request, Role.EDITOR),
         "can_cancel": job.status in ACTIVE,
         "has_report": bool(job.report) and job.error_count > 0,
+        # Kept `IMPORT_RETENTION_DAYS`, then deleted: they hold personal data (importing.retention).
+        "files_deleted": job.is_finished and not job.file,
+        "retention_days": retention_days(),
     }
 
 
