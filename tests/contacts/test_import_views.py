@@ -466,6 +466,18 @@ def test_the_progress_fragment_polls_while_running(owner_client: Client, cast: C
     assert "Cancel import" in page
 
 
+def test_once_every_row_is_read_the_progress_says_the_merge_is_under_way(
+    owner_client: Client, cast: Cast
+) -> None:
+    job = _upload(owner_client, german_file())
+    ImportJob.objects.filter(id=job.id).update(status=ImportStatus.RUNNING, total_rows=5, rows_processed=5)
+
+    fragment = _page(owner_client, f"{_detail(job)}progress/?seen=running", **HTMX)
+
+    assert 'hx-trigger="every 1s"' in fragment
+    assert "All 5 rows read; merging them into your contacts" in fragment
+
+
 def test_the_progress_fragment_stops_polling_and_updates_the_page_when_finished(
     owner_client: Client, cast: Cast
 ) -> None:

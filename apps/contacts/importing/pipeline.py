@@ -197,6 +197,7 @@ def _execute_staged(run: _Run) -> ImportJob:
         stage.add(batch)
         if job.rows_processed == 0:
             return _finish(run, status=ImportStatus.FAILED, failure="The file has a header but no data rows.")
+        job.total_rows = job.rows_processed  # exact now: the page shows the merge as under way
         _save_progress(run)
         counts = stage.merge(
             mode=job.mode,
@@ -263,6 +264,7 @@ def _save_progress(run: _Run) -> None:
     job.skipped_count = run.report.rows + run.mode_skipped
     job.errors = run.errors.stored
     ImportJob.objects.filter(id=job.id).update(
+        total_rows=job.total_rows,
         rows_processed=job.rows_processed,
         committed_rows=job.committed_rows,
         created_count=job.created_count,
