@@ -145,6 +145,8 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # Contact list imports: caps with clear messages, never a 500.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+# PostgreSQL imports merge each batch in a thread of their own while the next is cleaned.
+IMPORT_BACKGROUND_WRITER = env.bool("IMPORT_BACKGROUND_WRITER", default=True)
 # Uploaded lists and rejected-rows reports hold personal data: deleted this many days after the import.
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 

@@ -33,6 +33,18 @@ def _eager_celery(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _import_writer_where_it_can_see_the_data(request: pytest.FixtureRequest, settings) -> None:
+    """PostgreSQL imports merge in a thread with its own connection, which sees committed data only:
+    tests whose data lives in the test's transaction merge in their own thread instead (the same
+    statements). Transactional tests (live server, `transaction=True`) use the thread, as in use."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"live_server", "transactional_db"} & set(request.fixturenames)
+    )
+    settings.IMPORT_BACKGROUND_WRITER = transactional
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 is slow on purpose; tests create many users and need none of its strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -15,6 +15,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
+from apps.contacts import tasks
 from apps.contacts.choices import Channel, Consent, ImportStatus
 from apps.contacts.cleaning import address_hash
 from apps.contacts.importing import pipeline, staging
@@ -279,20 +280,24 @@ def test_an_import_touches_no_other_workspace(run_import: Run, cast: Cast) -> No
     assert Tag.objects.filter(workspace=cast.workspace, name="vip").exists()
 
 
-def test_a_cancelled_staged_import_stores_nothing(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cancelled_import_stops_after_merging_the_rows_read_so_far_whole(
+    run_import: Run, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ContactFactory(workspace=cast.workspace, email="b@example.com", city="Berlin")
     monkeypatch.setattr(pipeline, "STAGE_ROWS", 2)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     monkeypatch.setattr(pipeline, "_cancel_requested", lambda _job: True)
-    job = pipeline.import_create(
-        workspace=cast.workspace,
-        upload=ContentFile(b"email\na@example.com\nb@example.com\nc@example.com\n", name="list.csv"),
-        actor=cast.owner,
-        options=pipeline.ImportSettings(),
-    )
 
-    job = pipeline.import_execute(job=job)
+    job = run_import("email,city\na@example.com,Bonn\nb@example.com,Köln\nc@example.com,Ulm\n")
 
     assert job.status == ImportStatus.CANCELLED
-    assert not Contact.objects.filter(workspace=cast.workspace).exists()
+    assert (job.committed_rows, _counts(job)) == (3, (1, 1, 0, 0))
+    assert sorted(
+        Contact.objects.filter(workspace=cast.workspace).values_list("email_normalized", "city")
+    ) == [
+        ("a@example.com", "Bonn"),
+        ("b@example.com", "Köln"),
+    ]
 
 
 def test_a_crash_in_the_merge_leaves_the_contacts_as_before(
@@ -357,3 +362,80 @@ def test_a_contact_added_meanwhile_is_updated_not_doubled(
     assert list(Contact.objects.filter(workspace=cast.workspace).values_list("id", "city")) == [
         (added[0], "Koln")
     ]
+
+
+# --- The writer thread: the same merge, run while the next batch is cleaned ---------------------
+
+
+def _file(rows: int, *, start: int = 0) -> str:
+    lines = [f"person{n}@example.com,City {n % 7},t{n % 3}" for n in range(start, start + rows)]
+    return "email,city,tags\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_merges_batch_by_batch_with_the_same_results(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    assert settings.IMPORT_BACKGROUND_WRITER
+    monkeypatch.setattr(pipeline, "STAGE_ROWS", 7)
+    ContactFactory(workspace=cast.workspace, email="person3@example.com", city="Berlin")
+    text = _file(40) + "PERSON5@example.com,Hamburg,\n"
+
+    first = _import(cast, text)
+    again = _import(cast, text)
+
+    assert (first.status, _counts(first)) == (ImportStatus.COMPLETED, (39, 2, 0, 0))
+    assert _counts(again) == (0, 0, 41, 0)
+    assert _contact(cast, "person5@example.com").city == "Hamburg"
+    assert _contact(cast, "person3@example.com").city == "City 3"
+    assert ContactTag.objects.filter(contact__workspace=cast.workspace).count() == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_in_the_writer_thread_stores_nothing(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "STAGE_ROWS", 7)
+
+    checked = _import(cast, _file(20), dry_run=True)
+
+    assert (checked.status, _counts(checked)) == (ImportStatus.VALIDATED, (20, 0, 0, 0))
+    assert not Contact.objects.filter(workspace=cast.workspace).exists()
+    assert not Tag.objects.filter(workspace=cast.workspace).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_in_the_writer_thread_fails_the_import_and_keeps_whole_batches(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "STAGE_ROWS", 5)
+    original = staging.StagedImport.add
+
+    def fail_on_the_third_batch(self: staging.StagedImport, rows: Any) -> None:
+        if rows[0][0] > 11:
+            raise RuntimeError("disk full")
+        original(self, rows)
+
+    monkeypatch.setattr(staging.StagedImport, "add", fail_on_the_third_batch)
+    job = pipeline.import_create(
+        workspace=cast.workspace,
+        upload=ContentFile(_file(30).encode(), name="list.csv"),
+        actor=cast.owner,
+        options=pipeline.ImportSettings(),
+    )
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        tasks.run_import(job.id)
+
+    job.refresh_from_db()
+    assert (job.status, job.committed_rows) == (ImportStatus.FAILED, 11)
+    assert "disk full" in job.failure
+    assert Contact.objects.filter(workspace=cast.workspace).count() == 10
+
+
+def _import(cast: Cast, text: str, *, dry_run: bool = False) -> ImportJob:
+    job = pipeline.import_create(
+        workspace=cast.workspace,
+        upload=ContentFile(text.encode(), name="list.csv"),
+        actor=cast.owner,
+        options=pipeline.ImportSettings(),
+    )
+    return pipeline.import_execute(job=job, dry_run=dry_run)

@@ -171,49 +171,66 @@ def _execute_chunked(run: _Run) -> ImportJob:
 
 
 def _execute_staged(run: _Run) -> ImportJob:
-    """PostgreSQL: every row cleaned and staged by COPY, then one set-based merge of the whole
-    file (`staging`). A cancel or a crash before the merge commits leaves the contacts untouched."""
+    """PostgreSQL: rows cleaned here and merged set-based by `staging`, batch by batch, in a
+    thread of their own while the next batch is cleaned. A cancel or a file that stops being
+    readable ends the import after the rows read so far are merged whole."""
     job = run.job
     rules = contact_rules(workspace=job.workspace)
-    stage = staging.StagedImport(workspace=job.workspace, fields=staging.staged_fields(_mapped_fields(job)))
-    stage.create()
-    batch: list[tuple[int, str, dict[str, Any]]] = []
-    last_row = 0
+    stage = staging.StagedImport(
+        workspace=job.workspace,
+        fields=staging.staged_fields(_mapped_fields(job)),
+        mode=job.mode,
+        consent_source=_consent_source(job),
+        actor_id=job.created_by_id,
+    )
+    writer = staging.Writer(
+        stage, dry_run=run.dry_run, background=getattr(settings, "IMPORT_BACKGROUND_WRITER", True)
+    )
+    writer.start()
+    status = ImportStatus.VALIDATED if run.dry_run else ImportStatus.COMPLETED
+    failure = ""
     try:
-        for row in reading.iter_rows(
-            _path(job), _format(job), expected_columns=len(job.headers), max_rows=_max_rows()
-        ):
-            job.rows_processed += 1
-            last_row = row.number
-            staged = _clean_for_stage(run, row, rules)
-            if staged is not None:
-                batch.append(staged)
-            if len(batch) >= STAGE_ROWS:
-                stage.add(batch)
-                batch = []
-                _save_progress(run)
-                if _cancel_requested(job):
-                    return _finish(run, status=ImportStatus.CANCELLED)
-        stage.add(batch)
-        if job.rows_processed == 0:
-            return _finish(run, status=ImportStatus.FAILED, failure="The file has a header but no data rows.")
+        batch: list[tuple[int, str, dict[str, Any]]] = []
+        last_row = 0
+        try:
+            for row in reading.iter_rows(
+                _path(job), _format(job), expected_columns=len(job.headers), max_rows=_max_rows()
+            ):
+                job.rows_processed += 1
+                last_row = row.number
+                staged = _clean_for_stage(run, row, rules)
+                if staged is not None:
+                    batch.append(staged)
+                if len(batch) >= STAGE_ROWS:
+                    writer.submit(batch)
+                    batch = []
+                    _save_progress(run, writer.counts)
+                    if _cancel_requested(job):
+                        status = ImportStatus.CANCELLED
+                        break
+        except reading.ImportFileError as error:
+            status, failure = ImportStatus.FAILED, str(error)
+        writer.submit(batch)
+        if job.rows_processed == 0 and status != ImportStatus.FAILED:
+            status, failure = ImportStatus.FAILED, "The file has a header but no data rows."
         job.total_rows = job.rows_processed  # exact now: the page shows the merge as under way
-        _save_progress(run)
-        counts = stage.merge(
-            mode=job.mode,
-            consent_source=_consent_source(job),
-            actor_id=job.created_by_id,
-            dry_run=run.dry_run,
-        )
-    except reading.ImportFileError as error:
-        return _finish(run, status=ImportStatus.FAILED, failure=str(error))
-    finally:
-        stage.drop()
-    job.created_count, job.updated_count = counts.created, counts.updated
-    job.unchanged_count, run.mode_skipped = counts.unchanged, counts.skipped
+        _save_progress(run, writer.counts)
+        counts = writer.finish()
+    except BaseException:
+        writer.abandon()
+        if not run.dry_run:  # the people created from whole batches stay: say how far
+            ImportJob.objects.filter(id=job.id).update(committed_rows=stage.merged_through)
+        raise
+    _take_counts(run, counts)
     if not run.dry_run:
         job.committed_rows = last_row
-    return _finish(run, status=ImportStatus.VALIDATED if run.dry_run else ImportStatus.COMPLETED)
+    return _finish(run, status=status, failure=failure)
+
+
+def _take_counts(run: _Run, counts: staging.MergeCounts) -> None:
+    job = run.job
+    job.created_count, job.updated_count = counts.created, counts.updated
+    job.unchanged_count, run.mode_skipped = counts.unchanged, counts.skipped
 
 
 def _mapped_fields(job: ImportJob) -> list[str]:
@@ -259,8 +276,10 @@ def _consent_source(job: ImportJob) -> str:
     return job.consent_source or f"Import of {job.original_name}"
 
 
-def _save_progress(run: _Run) -> None:
+def _save_progress(run: _Run, counts: staging.MergeCounts | None = None) -> None:
     job = run.job
+    if counts is not None:
+        _take_counts(run, counts)
     job.skipped_count = run.report.rows + run.mode_skipped
     job.errors = run.errors.stored
     ImportJob.objects.filter(id=job.id).update(

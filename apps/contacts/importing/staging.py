@@ -1,21 +1,30 @@
-"""The PostgreSQL path of an import: cleaned rows are COPied into a temporary table, then one
-transaction merges the whole file set-based.
+"""The PostgreSQL path of an import: cleaned rows are COPied into temporary tables and merged
+set-based, batch by batch, while Python goes on reading and cleaning the next rows.
 
 Python still cleans every row by the rules every other write uses (`cleaning.clean_contact_values`);
-only the merge moves into SQL. Merging the whole file at once, not chunk by chunk, is what makes the
-same person on rows far apart one person (last non-empty value per column wins), lets a re-import
-write nothing at all (only rows whose values differ are updated), and keeps the database as it was
-if the import crashes or is cancelled.
+only the merge is SQL. Each batch of rows is merged in its own transaction:
+
+- people new to the workspace are created at once (their later rows, in this batch or a later one,
+  merge into the contact the import created: the last non-empty value per column wins);
+- rows of people who existed before the import wait in `import_rows` and are merged when the file
+  is read, all of a person's rows together. So a person repeated across the file is compared once
+  with what is stored: a re-import writes nothing and reports every row unchanged.
 
 The rules are those of `services.contacts_bulk_upsert`, which the SQLite path and the API use, and
 tests run both paths on the same files: matched by email, else by phone when a row has no email;
 non-empty values fill and overwrite, absent ones never erase; tags are only added; an opt-in is kept
 only if the importer confirmed it and the person neither opted out nor is suppressed.
+
+`Writer` runs a `StagedImport` in a thread with its own database connection, so the database
+merges one batch while Python cleans the next: the two cores work at once.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +38,11 @@ from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
 from apps.contacts.services import tags_get_or_create
 from apps.workspaces.models import Workspace
 
-ROWS_TABLE = "pg_temp.import_rows"
-PEOPLE_TABLE = "pg_temp.import_people"
-TAG_MAP_TABLE = "pg_temp.import_tag_map"
+ROWS_TABLE = "pg_temp.import_rows"  # rows of people who existed before the import, merged last
+BATCH_TABLE = "pg_temp.import_batch"  # the batch being merged
+CREATED_TABLE = "pg_temp.import_created"  # person key -> the contact this import created
+PEOPLE_TABLE = "pg_temp.import_people"  # one row per person of the rows being merged
+TAG_MAP_TABLE = "pg_temp.import_tag_map"  # the file's tag numbers -> tag ids
 
 # Always staged: a person is found by them. Everything else only when the file maps it.
 IDENTITY = ("email", "email_normalized", "phone", "phone_e164")
@@ -41,7 +52,7 @@ ADDRESS = {Channel.EMAIL: "email_normalized", Channel.SMS: "phone_e164"}
 MANAGED = {"id", "workspace", "source", "custom", "created_at", "updated_at"} | {
     f"{prefix}_consent_{part}" for prefix in ("email", "sms") for part in ("at", "source")
 }
-# Sorting a million (contact, tag) pairs for DISTINCT needs more than the 4 MB default.
+# Hashing and sorting a million people for the last merge needs more than the 4 MB default.
 MERGE_WORK_MEM = "128MB"
 MAX_RACE_RETRIES = 3
 
@@ -52,13 +63,19 @@ class ContactsAddedMeanwhileError(Exception):
 
 @dataclass
 class MergeCounts:
-    """Counted per row of the file, like the chunked path: the first row of a new person is
-    `created`, its later rows `updated`; every row of a person counts what happened to the person."""
+    """Counted per row of the file: the first row of a new person is `created`, its later rows
+    `updated`; every row of a person who existed counts what happened to the person."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+
+    def add(self, other: MergeCounts) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
 
 
 def _quote(name: str) -> str:
@@ -77,26 +94,60 @@ def staged_fields(values_fields: Sequence[str]) -> list[str]:
     ]
 
 
-class StagedImport:
-    """One file's rows in a temporary table of this database session, and their merge."""
+def _with_retries(merge: Any) -> MergeCounts:
+    """Run a merge step in a transaction; a contact someone else added meanwhile with one of the
+    file's addresses rolls it back and runs it again, so that contact is updated, not doubled."""
+    for attempt in range(MAX_RACE_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return merge()
+        except ContactsAddedMeanwhileError:
+            if attempt == MAX_RACE_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def __init__(self, *, workspace: Workspace, fields: Sequence[str]) -> None:
+
+class StagedImport:
+    """One file's import in temporary tables of this database session: `add` each batch of
+    cleaned rows, then `finish`. Counts accumulate in `counts`."""
+
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        fields: Sequence[str],
+        mode: str,
+        consent_source: str,
+        actor_id: int | None,
+        keep_opt_outs: bool = True,
+    ) -> None:
         self.workspace = workspace
         self.fields = list(fields)
-        self.rows = 0
+        self.mode = mode
+        self.consent_source = consent_source[:120]
+        self.actor_id = actor_id
+        self.keep_opt_outs = keep_opt_outs
+        self.counts = MergeCounts()
+        self.merged_through = 0  # the last row number of the last batch merged and committed
         self.now = timezone.now()
         # The file's tag names by lower case: (number, first spelling). Rows stage tag numbers, so
-        # the merge joins small integers, and the names are known without reading the rows again.
+        # the merge joins small integers.
         self.tag_numbers: dict[str, tuple[int, str]] = {}
 
     def create(self) -> None:
         types = {field.name: field.db_type(connection) for field in Contact._meta.concrete_fields}
-        columns = [f"{_quote(name)} {types[name]}" for name in self.fields]
+        columns = ", ".join(f"{_quote(name)} {types[name]}" for name in self.fields)
+        row = f"(row_no integer NOT NULL, key text NOT NULL, {columns}, custom jsonb, tags integer[])"
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+            self._drop(cursor)
+            cursor.execute(f"CREATE TEMPORARY TABLE {ROWS_TABLE} {row}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {BATCH_TABLE} {row}")
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {ROWS_TABLE} (row_no integer NOT NULL, key text NOT NULL, "
-                f"{', '.join(columns)}, custom jsonb, tags integer[])"
+                f"CREATE TEMPORARY TABLE {CREATED_TABLE} "
+                "(key text PRIMARY KEY, contact_id bigint NOT NULL UNIQUE)"
+            )
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {TAG_MAP_TABLE} (ref integer PRIMARY KEY, tag_id bigint NOT NULL)"
             )
 
     def drop(self) -> None:
@@ -105,27 +156,38 @@ class StagedImport:
         if connection.needs_rollback or connection.connection is None or connection.connection.closed:
             return
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
-            cursor.execute(f"DROP TABLE IF EXISTS {TAG_MAP_TABLE}")
+            self._drop(cursor)
+
+    @staticmethod
+    def _drop(cursor: Any) -> None:
+        for table in (ROWS_TABLE, BATCH_TABLE, CREATED_TABLE, PEOPLE_TABLE, TAG_MAP_TABLE):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
-        """Stage cleaned rows: (row number, person key, values). Absent values stage as NULL."""
+        """Stage and merge one batch of cleaned rows: (row number, person key, values), absent
+        values as NULL. New people are created; rows of people who existed wait for `finish`."""
         if not rows:
             return
         names = ", ".join(_quote(name) for name in self.fields)
         fields = self.fields
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {ROWS_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN") as copy,
-        ):
-            for number, key, values in rows:
-                custom, tags = values.get("custom"), values.get("tags")
-                copy.write_row([
-                    number, key, *[values.get(name) for name in fields],
-                    Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
-                ])  # fmt: skip
-        self.rows += len(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {BATCH_TABLE}")
+            with cursor.cursor.copy(
+                f"COPY {BATCH_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN"
+            ) as copy:
+                for number, key, values in rows:
+                    custom, tags = values.get("custom"), values.get("tags")
+                    copy.write_row([
+                        number, key, *[values.get(name) for name in fields],
+                        Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
+                    ])  # fmt: skip
+        self.counts.add(_with_retries(lambda: self._merge(early=True)))
+        self.merged_through = rows[-1][0]
+
+    def finish(self) -> MergeCounts:
+        """Merge the rows of people who existed before the import, each person's rows together."""
+        self.counts.add(_with_retries(lambda: self._merge(early=False)))
+        return self.counts
 
     def _tag_refs(self, names: Sequence[str]) -> list[int]:
         numbers = self.tag_numbers
@@ -137,61 +199,46 @@ class StagedImport:
             refs.append(found[0])
         return refs
 
-    def merge(
-        self,
-        *,
-        mode: str,
-        consent_source: str,
-        actor_id: int | None,
-        keep_opt_outs: bool = True,
-        dry_run: bool = False,
-    ) -> MergeCounts:
-        """Merge the staged rows into the workspace's contacts in one transaction (rolled back
-        after counting for a dry run). A contact added by someone else meanwhile with one of the
-        file's addresses rolls the merge back and runs it again, so it is updated, not doubled."""
-        for attempt in range(MAX_RACE_RETRIES + 1):
-            try:
-                with transaction.atomic():
-                    counts = self._merge(
-                        mode=mode,
-                        consent_source=consent_source,
-                        actor_id=actor_id,
-                        keep_opt_outs=keep_opt_outs,
-                    )
-                    if dry_run:
-                        transaction.set_rollback(True)
-                    return counts
-            except ContactsAddedMeanwhileError:
-                if attempt == MAX_RACE_RETRIES:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    # --- One merge pass, step by step; each step is one statement --------------------------------
 
-    # --- The merge, step by step; each step is one statement ------------------------------------
-
-    def _merge(
-        self, *, mode: str, consent_source: str, actor_id: int | None, keep_opt_outs: bool
-    ) -> MergeCounts:
-        # One time for the whole merge, so "updated in this merge" is `updated_at = self.now`.
+    def _merge(self, *, early: bool) -> MergeCounts:
+        """`early`: the batch; its new people are created, its rows of people who existed are set
+        aside. Otherwise: the set-aside rows, compared with what is stored and written if they
+        differ. One time per pass, so "updated in this pass" is `updated_at = self.now`."""
         self.now = timezone.now()
+        source = BATCH_TABLE if early else ROWS_TABLE
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
-            cursor.execute(f"ANALYZE {ROWS_TABLE}")
+            if not early:
+                cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
+            cursor.execute(f"ANALYZE {source}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
-            cursor.execute(*self._people_sql(mode=mode, keep_opt_outs=keep_opt_outs))
+            cursor.execute(*self._people_sql(source=source, early=early))
             cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
-            cursor.execute(*self._insert_sql(consent_source=consent_source))
+            if early:
+                cursor.execute(
+                    f"INSERT INTO {ROWS_TABLE} SELECT b.* FROM {BATCH_TABLE} b "
+                    f"WHERE b.key IN (SELECT key FROM {PEOPLE_TABLE} WHERE contact_id IS NOT NULL)"
+                )
+            cursor.execute(*self._insert_sql())
             inserted = cursor.rowcount
             cursor.execute(f"SELECT count(*) FROM {PEOPLE_TABLE} WHERE new_id IS NOT NULL")
             if inserted != cursor.fetchone()[0]:
                 raise ContactsAddedMeanwhileError
-            cursor.execute(*self._update_sql(consent_source=consent_source))
+            if early:
+                cursor.execute(
+                    f"INSERT INTO {CREATED_TABLE} (key, contact_id) "
+                    f"SELECT key, new_id FROM {PEOPLE_TABLE} WHERE new_id IS NOT NULL"
+                )
+            cursor.execute(*self._update_sql(early=early))
             updated_rows = int(cursor.fetchone()[1])
-            cursor.execute(*self._consent_events_sql(consent_source=consent_source, actor_id=actor_id))
-            tagged_rows = self._add_tags(cursor)
+            cursor.execute(*self._consent_events_sql(early=early))
+            tagged_rows = self._add_tags(cursor, early=early)
+            # Early, people who existed are left for the last pass: they count there.
+            counted = "WHERE contact_id IS NULL" if early else ""
             cursor.execute(
                 f"SELECT coalesce(sum(rows_count) FILTER (WHERE skipped), 0), "
                 f"coalesce(sum(rows_count) FILTER (WHERE new_id IS NOT NULL), 0), "
-                f"coalesce(sum(rows_count), 0) FROM {PEOPLE_TABLE}"
+                f"coalesce(sum(rows_count), 0) FROM {PEOPLE_TABLE} {counted}"
             )
             skipped_rows, new_rows, all_rows = map(int, cursor.fetchone())  # sums come as Decimal
             cursor.execute(f"DROP TABLE {PEOPLE_TABLE}")
@@ -202,11 +249,13 @@ class StagedImport:
             skipped=skipped_rows,
         )
 
-    def _people_sql(self, *, mode: str, keep_opt_outs: bool) -> tuple[str, dict[str, Any]]:
+    def _people_sql(self, *, source: str, early: bool) -> tuple[str, dict[str, Any]]:
         """One row per person (email, else phone): rows of a key seen once are taken as they are;
         for a key on several rows, each column takes its last non-empty value and custom values
-        merge in row order. Each person is matched with an existing contact, told whether the mode
-        skips it, given the id it will be created with, and its consent is settled by the policy."""
+        merge in row order. Each person is matched: with the contact this import created for the
+        key (`created_id`), else with a contact that existed (`contact_id`: by email, or by phone
+        for people without email); told whether the mode skips it; given the id it will be created
+        with; and its consent is settled by the policy."""
         plain = self.fields
         singles = ", ".join(f"r.{_quote(name)}" for name in plain)
         merged = ", ".join(
@@ -237,47 +286,50 @@ class StagedImport:
                 f"encode(sha256(convert_to('{channel}:' || {address}, 'UTF8')), 'hex')))"
             )
             keep = f"CASE WHEN m.{name} = %(opted_in)s AND {blocked} THEN NULL ELSE m.{name} END"
-            consent_columns.append(f"{keep if keep_opt_outs else f'm.{name}'} AS final_{name}")
+            consent_columns.append(f"{keep if self.keep_opt_outs else f'm.{name}'} AS final_{name}")
         contact = Contact._meta.db_table
-        matched = "m.id IS NOT NULL"
+        known = "(m.id IS NOT NULL OR m.created_id IS NOT NULL)"
         skipped = {
-            str(ImportMode.CREATE): matched,
-            str(ImportMode.UPDATE): f"NOT ({matched})",
-        }.get(mode, "false")
+            str(ImportMode.CREATE): "m.id IS NOT NULL",
+            str(ImportMode.UPDATE): f"NOT {known}",
+        }.get(self.mode, "false")
+        now = ", ".join(
+            f"coalesce(k.{column}, e.{column}, t.{column}) AS {column}_now"
+            for column in ("email_consent", "sms_consent", "email_normalized", "phone_e164")
+        )
         sql = f"""
             CREATE TEMPORARY TABLE {PEOPLE_TABLE} AS
             WITH counted AS (
-                SELECT key, count(*) AS rows_count FROM {ROWS_TABLE} GROUP BY key
+                SELECT key, count(*) AS rows_count FROM {source} GROUP BY key
             ), people AS (
                 SELECT r.key, 1::bigint AS rows_count, {singles}, r.custom, r.tags
-                FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count = 1
+                FROM {source} r JOIN counted c ON c.key = r.key AND c.rows_count = 1
                 UNION ALL
                 SELECT r.key, count(*), {merged}, {merged_custom}, {merged_tags}
-                FROM {ROWS_TABLE} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
+                FROM {source} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
                 GROUP BY r.key
             ), matched AS (
-                -- By email (a join the planner may hash); by phone only for people without email.
-                SELECT p.*, coalesce(e.id, t.id) AS id,
-                    coalesce(e.email_consent, t.email_consent) AS email_consent_now,
-                    coalesce(e.sms_consent, t.sms_consent) AS sms_consent_now,
-                    coalesce(e.email_normalized, t.email_normalized) AS email_normalized_now,
-                    coalesce(e.phone_e164, t.phone_e164) AS phone_e164_now
+                SELECT p.*, k.id AS created_id, coalesce(e.id, t.id) AS id, {now}
                 FROM people p
-                LEFT JOIN {contact} e ON e.workspace_id = %(workspace)s AND NOT (e.email_normalized = '')
-                    AND e.email_normalized = p.email_normalized
+                LEFT JOIN (
+                    SELECT made.key, c.* FROM {CREATED_TABLE} made JOIN {contact} c ON c.id = made.contact_id
+                ) k ON k.key = p.key
+                LEFT JOIN {contact} e ON k.key IS NULL AND e.workspace_id = %(workspace)s
+                    AND NOT (e.email_normalized = '') AND e.email_normalized = p.email_normalized
                 LEFT JOIN LATERAL (
                     SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
                     FROM {contact} c
-                    WHERE p.email_normalized IS NULL AND c.workspace_id = %(workspace)s
+                    WHERE k.key IS NULL AND p.email_normalized IS NULL AND c.workspace_id = %(workspace)s
                         AND c.phone_e164 = p.phone_e164
+                        AND NOT EXISTS (SELECT 1 FROM {CREATED_TABLE} made WHERE made.contact_id = c.id)
                     ORDER BY c.id LIMIT 1
                 ) t ON true
             )
             SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom, m.tags,
-                m.id AS contact_id, m.email_consent_now AS old_email_consent,
+                m.id AS contact_id, m.created_id, m.email_consent_now AS old_email_consent,
                 m.sms_consent_now AS old_sms_consent, {", ".join(consent_columns)},
                 {skipped} AS skipped,
-                CASE WHEN NOT ({matched}) AND NOT ({skipped})
+                CASE WHEN NOT {known} AND NOT ({skipped})
                     THEN nextval(pg_get_serial_sequence('{contact}', 'id')) END AS new_id
             FROM matched m
         """
@@ -287,7 +339,7 @@ class StagedImport:
             "opted_out": Consent.OPTED_OUT,
         }
 
-    def _insert_sql(self, *, consent_source: str) -> tuple[str, dict[str, Any]]:
+    def _insert_sql(self) -> tuple[str, dict[str, Any]]:
         """Create the new people with the ids drawn for them; a conflict means a contact with the
         address appeared meanwhile, which the caller notices by the count."""
         columns: list[str] = []
@@ -296,7 +348,7 @@ class StagedImport:
             "now": self.now,
             "workspace": self.workspace.pk,
             "source": ContactSource.IMPORT,
-            "consent_source": consent_source[:120],
+            "consent_source": self.consent_source,
         }
         for field in Contact._meta.concrete_fields:
             name, column = field.name, _quote(field.column)
@@ -341,9 +393,11 @@ class StagedImport:
         """
         return sql, params
 
-    def _update_sql(self, *, consent_source: str) -> tuple[str, dict[str, Any]]:
-        """Write only what differs: a column given by the file and unlike the stored value, custom
-        values the contact does not hold yet, a consent the person does not have yet."""
+    def _update_sql(self, *, early: bool) -> tuple[str, dict[str, Any]]:
+        """Early, later rows of people this import created merge into them (all count as
+        updated). Last, people who existed are written only where they differ: a column given by
+        the file and unlike the stored value, custom values not held yet, a consent not held yet."""
+        target = "p.created_id" if early else "p.contact_id"
         plain = [name for name in self.fields if name not in CONSENT]
         sets = [f"{_quote(name)} = coalesce(p.{_quote(name)}, c.{_quote(name)})" for name in plain]
         differs = [
@@ -362,25 +416,26 @@ class StagedImport:
                 f"{name}_source = CASE WHEN {change} THEN %(consent_source)s ELSE c.{name}_source END",
             ]
             differs.append(change)
+        condition = "true" if early else " OR ".join(differs)
         sql = f"""
             WITH updated AS (
                 UPDATE {Contact._meta.db_table} c SET {", ".join(sets)}, updated_at = %(now)s
                 FROM {PEOPLE_TABLE} p
-                WHERE c.id = p.contact_id AND NOT p.skipped AND c.workspace_id = %(workspace)s
-                    AND ({" OR ".join(differs)})
+                WHERE c.id = {target} AND NOT p.skipped AND c.workspace_id = %(workspace)s
+                    AND ({condition})
                 RETURNING p.rows_count
             )
             SELECT count(*), coalesce(sum(rows_count), 0) FROM updated
         """
-        return sql, {"now": self.now, "workspace": self.workspace.pk, "consent_source": consent_source[:120]}
+        return sql, {"now": self.now, "workspace": self.workspace.pk, "consent_source": self.consent_source}
 
-    def _consent_events_sql(self, *, consent_source: str, actor_id: int | None) -> tuple[str, dict[str, Any]]:
+    def _consent_events_sql(self, *, early: bool) -> tuple[str, dict[str, Any]]:
         """The consent history: one event per person and channel whose consent the import changed."""
+        person = "coalesce(p.created_id, p.new_id)" if early else "coalesce(p.contact_id, p.new_id)"
         selects = [
-            f"""SELECT %(now)s, %(now)s, coalesce(p.contact_id, p.new_id), '{channel}', p.final_{name},
-                    %(source)s, '', %(actor)s
+            f"""SELECT %(now)s, %(now)s, {person}, '{channel}', p.final_{name}, %(source)s, '', %(actor)s
                 FROM {PEOPLE_TABLE} p
-                WHERE NOT p.skipped AND p.final_{name} IS NOT NULL
+                WHERE {person} IS NOT NULL AND NOT p.skipped AND p.final_{name} IS NOT NULL
                     AND p.final_{name} <> coalesce(p.old_{name}, %(unknown)s)"""
             for name, channel in CONSENT.items()
             if name in self.fields
@@ -394,27 +449,34 @@ class StagedImport:
         )
         return sql, {
             "now": self.now,
-            "source": consent_source[:120],
-            "actor": actor_id,
+            "source": self.consent_source,
+            "actor": self.actor_id,
             "unknown": Consent.UNKNOWN,
         }
 
-    def _add_tags(self, cursor: Any) -> int:
-        """Create the file's tags, link them, and return the rows of people who were unchanged
-        until they gained a tag: they count as updated and their `updated_at` moves, so syncing
-        integrations see it."""
+    def _map_tags(self, cursor: Any) -> None:
+        """Create the tags first seen in this batch and note their ids by tag number (read from
+        the table, which a rolled-back batch rolls back with it)."""
+        cursor.execute(f"SELECT ref FROM {TAG_MAP_TABLE}")
+        mapped = {ref for (ref,) in cursor.fetchall()}
+        new = sorted(found for found in self.tag_numbers.values() if found[0] not in mapped)
+        if not new:
+            return
+        created = tags_get_or_create(workspace=self.workspace, names=[name for _, name in new])
+        tags = {tag.name.lower(): tag.pk for tag in created}
+        cursor.execute(
+            f"INSERT INTO {TAG_MAP_TABLE} (ref, tag_id) SELECT * FROM unnest(%s::integer[], %s::bigint[])",
+            [[number for number, _ in new], [tags[name.lower()] for _, name in new]],
+        )
+
+    def _add_tags(self, cursor: Any, *, early: bool) -> int:
+        """Link the people's tags. Last, return the rows of people who were unchanged until they
+        gained a tag: they count as updated and their `updated_at` moves, so syncing integrations
+        see it. (Early, the people a tag is added to are counted as updated already.)"""
+        self._map_tags(cursor)
         if not self.tag_numbers:
             return 0
-        names = [name for _, name in sorted(self.tag_numbers.values())]
-        tags = {tag.name.lower(): tag.pk for tag in tags_get_or_create(workspace=self.workspace, names=names)}
-        refs = sorted(self.tag_numbers.values())
-        cursor.execute(f"DROP TABLE IF EXISTS {TAG_MAP_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {TAG_MAP_TABLE} AS "
-            f"SELECT * FROM unnest(%s::integer[], %s::bigint[]) AS t(ref, tag_id)",
-            [[number for number, _ in refs], [tags[name.lower()] for _, name in refs]],
-        )
-        contact, link = Contact._meta.db_table, ContactTag._meta.db_table
+        link = ContactTag._meta.db_table
 
         def links(person: str) -> str:
             return f"""
@@ -429,6 +491,11 @@ class StagedImport:
         # New contacts hold no links yet, and a person's tag numbers are distinct: a plain insert
         # in index order is the cheapest write.
         cursor.execute(f"INSERT INTO {link} (contact_id, tag_id) {links('p.new_id')}")
+        if early:
+            cursor.execute(
+                f"INSERT INTO {link} (contact_id, tag_id) {links('p.created_id')} ON CONFLICT DO NOTHING"
+            )
+            return 0
         cursor.execute(
             f"""
             WITH added AS (
@@ -436,7 +503,7 @@ class StagedImport:
                 ON CONFLICT DO NOTHING
                 RETURNING contact_id
             ), touched AS (
-                UPDATE {contact} c SET updated_at = %(now)s
+                UPDATE {Contact._meta.db_table} c SET updated_at = %(now)s
                 FROM {PEOPLE_TABLE} p
                 WHERE p.contact_id = c.id AND c.updated_at <> %(now)s
                     AND c.id IN (SELECT contact_id FROM added)
@@ -446,9 +513,121 @@ class StagedImport:
             """,
             {"now": self.now},
         )
-        touched_rows = int(cursor.fetchone()[0])
-        cursor.execute(f"DROP TABLE {TAG_MAP_TABLE}")
-        return touched_rows
+        return int(cursor.fetchone()[0])
+
+
+class Writer:
+    """Feeds batches to a `StagedImport`: in a thread with its own database connection
+    (`background`), so the database merges one batch while the caller cleans the next, or in the
+    caller's thread and transaction (tests, whose data the test transaction holds).
+
+    A dry run keeps every batch in one transaction that is rolled back after counting; a real run
+    commits batch by batch, so a crash keeps the people created from whole batches (the rows of
+    people who existed are merged by `finish`)."""
+
+    STOP = object()
+
+    def __init__(self, stage: StagedImport, *, dry_run: bool, background: bool) -> None:
+        self.stage = stage
+        self.dry_run = dry_run
+        self.background = background
+        self.batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self.stack = ExitStack()
+
+    @property
+    def counts(self) -> MergeCounts:
+        return self.stage.counts
+
+    def start(self) -> None:
+        if self.background:
+            self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+            self.thread.start()
+        else:
+            self._open()
+
+    def submit(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
+        if not self.background:
+            self.stage.add(rows)
+            return
+        while True:  # wait for room, but notice a writer that died meanwhile
+            self._raise_error()
+            try:
+                self.batches.put(rows, timeout=1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> MergeCounts:
+        """Merge what is staged and return the counts (rolled back after counting for a dry run)."""
+        if not self.background:
+            try:
+                counts = self.stage.finish()
+                if self.dry_run:
+                    transaction.set_rollback(True)
+                return counts
+            finally:
+                self._close()
+        if self.thread is None:
+            raise RuntimeError("Start the writer first.")
+        self.batches.put(self.STOP)
+        self.thread.join()
+        self._raise_error()
+        return self.stage.counts
+
+    def abandon(self) -> None:
+        """Stop without merging what waits (a crash of the caller)."""
+        if not self.background:
+            self._close()
+            return
+        if self.thread is not None and self.thread.is_alive():
+            self.error = self.error or RuntimeError("abandoned")
+            with_room = False
+            while not with_room and self.thread.is_alive():
+                try:
+                    self.batches.put(self.STOP, timeout=1)
+                    with_room = True
+                except queue.Full:
+                    continue
+            self.thread.join()
+
+    def _open(self) -> None:
+        if self.dry_run:
+            self.stack.enter_context(transaction.atomic())
+        self.stage.create()
+
+    def _close(self) -> None:
+        try:
+            self.stage.drop()
+        finally:
+            self.stack.close()
+
+    def _run(self) -> None:
+        stopped = False
+        try:
+            with ExitStack() as stack:
+                if self.dry_run:
+                    stack.enter_context(transaction.atomic())
+                self.stage.create()
+                while (rows := self.batches.get()) is not self.STOP:
+                    if self.error is None:
+                        self.stage.add(rows)
+                stopped = True
+                if self.error is None:
+                    self.stage.finish()
+                if self.dry_run:
+                    transaction.set_rollback(True)
+        except Exception as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            self.error = self.error or error
+            while not stopped:  # let a caller blocked on a full queue go on, until it sends STOP
+                stopped = self.batches.get() is self.STOP
+        finally:
+            connection.close()
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _default(field: Any) -> Any:
