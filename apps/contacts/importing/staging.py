@@ -55,6 +55,8 @@ MANAGED = {"id", "workspace", "source", "custom", "created_at", "updated_at"} | 
 # Hashing and sorting a million people for the last merge needs more than the 4 MB default.
 MERGE_WORK_MEM = "128MB"
 MAX_RACE_RETRIES = 3
+# Contacts this import may create beyond what the planner's statistics count before they are renewed.
+ANALYZE_MARGIN = 10_000
 
 
 class ContactsAddedMeanwhileError(Exception):
@@ -208,12 +210,19 @@ class StagedImport:
         self.now = timezone.now()
         source = BATCH_TABLE if early else ROWS_TABLE
         with connection.cursor() as cursor:
-            if not early:
+            # The estimates of these statements pass JIT's thresholds, and compiling them took
+            # most of a batch's time (near a second each), far more than running them.
+            cursor.execute("SET LOCAL jit = off")
+            if early:
+                self._analyze_contacts(cursor)
+            else:
                 cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
-            cursor.execute(f"ANALYZE {source}")
+            if not early:  # a batch is small and looked up by index: statistics would not pay
+                cursor.execute(f"ANALYZE {source}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
             cursor.execute(*self._people_sql(source=source, early=early))
-            cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
+            if not early:
+                cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
             if early:
                 cursor.execute(
                     f"INSERT INTO {ROWS_TABLE} SELECT b.* FROM {BATCH_TABLE} b "
@@ -248,6 +257,17 @@ class StagedImport:
             unchanged=all_rows - skipped_rows - new_rows - updated_rows - tagged_rows,
             skipped=skipped_rows,
         )
+
+    def _analyze_contacts(self, cursor: Any) -> None:
+        """Keep the planner's picture of the contacts table up to date while this import fills it:
+        a new install's table looks empty until analysed, and then every lookup by index is planned
+        as a scan of the whole table. Analysed whenever the import created more contacts than the
+        statistics count twice over, so a few times per import at most."""
+        table = Contact._meta.db_table
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        counted = max(float(cursor.fetchone()[0]), 0.0)  # -1 until the table was first analysed
+        if self.counts.created > 2 * counted + ANALYZE_MARGIN:
+            cursor.execute(f"ANALYZE {table}")
 
     def _people_sql(self, *, source: str, early: bool) -> tuple[str, dict[str, Any]]:
         """One row per person (email, else phone): rows of a key seen once are taken as they are;
@@ -293,10 +313,51 @@ class StagedImport:
             str(ImportMode.CREATE): "m.id IS NOT NULL",
             str(ImportMode.UPDATE): f"NOT {known}",
         }.get(self.mode, "false")
-        now = ", ".join(
-            f"coalesce(k.{column}, e.{column}, t.{column}) AS {column}_now"
-            for column in ("email_consent", "sms_consent", "email_normalized", "phone_e164")
-        )
+
+        def now(*sources: str) -> str:
+            """The matched contact's stored values, from whichever lookup found it."""
+            return ", ".join(
+                f"coalesce({', '.join(f'{source}.{column}' for source in sources)}) AS {column}_now"
+                for column in ("email_consent", "sms_consent", "email_normalized", "phone_e164")
+            )
+
+        phone = f"""
+            LEFT JOIN LATERAL (
+                SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
+                FROM {contact} c
+                WHERE {"k.key IS NULL AND " if early else ""}p.email_normalized IS NULL
+                    AND c.workspace_id = %(workspace)s AND c.phone_e164 = p.phone_e164
+                    AND NOT EXISTS (SELECT 1 FROM {CREATED_TABLE} made WHERE made.contact_id = c.id)
+                ORDER BY c.id LIMIT 1
+            ) t ON true
+        """
+        if early:
+            # A batch is small next to the workspace: index lookups, person by person (and
+            # `_analyze_contacts` keeps the planner from mistaking a growing table for an empty one).
+            matching = f"""k.id AS created_id, coalesce(e.id, t.id) AS id, {now("k", "e", "t")}
+                FROM people p
+                LEFT JOIN LATERAL (
+                    SELECT made.key, c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
+                    FROM {CREATED_TABLE} made JOIN {contact} c ON c.id = made.contact_id
+                    WHERE made.key = p.key
+                    LIMIT 1
+                ) k ON true
+                LEFT JOIN LATERAL (
+                    SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
+                    FROM {contact} c
+                    WHERE k.key IS NULL AND p.email_normalized IS NOT NULL AND c.workspace_id = %(workspace)s
+                        AND NOT (c.email_normalized = '') AND c.email_normalized = p.email_normalized
+                    LIMIT 1  -- keeps the lookup a lookup: the planner would turn it into a join
+                ) e ON true
+                {phone}"""
+        else:
+            # All the set-aside people at once: a join the planner may hash. None of them was
+            # created by this import (they were matched before it), so `import_created` is not asked.
+            matching = f"""NULL::bigint AS created_id, coalesce(e.id, t.id) AS id, {now("e", "t")}
+                FROM people p
+                LEFT JOIN {contact} e ON e.workspace_id = %(workspace)s AND NOT (e.email_normalized = '')
+                    AND e.email_normalized = p.email_normalized
+                {phone}"""
         sql = f"""
             CREATE TEMPORARY TABLE {PEOPLE_TABLE} AS
             WITH counted AS (
@@ -309,21 +370,7 @@ class StagedImport:
                 FROM {source} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
                 GROUP BY r.key
             ), matched AS (
-                SELECT p.*, k.id AS created_id, coalesce(e.id, t.id) AS id, {now}
-                FROM people p
-                LEFT JOIN (
-                    SELECT made.key, c.* FROM {CREATED_TABLE} made JOIN {contact} c ON c.id = made.contact_id
-                ) k ON k.key = p.key
-                LEFT JOIN {contact} e ON k.key IS NULL AND e.workspace_id = %(workspace)s
-                    AND NOT (e.email_normalized = '') AND e.email_normalized = p.email_normalized
-                LEFT JOIN LATERAL (
-                    SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
-                    FROM {contact} c
-                    WHERE k.key IS NULL AND p.email_normalized IS NULL AND c.workspace_id = %(workspace)s
-                        AND c.phone_e164 = p.phone_e164
-                        AND NOT EXISTS (SELECT 1 FROM {CREATED_TABLE} made WHERE made.contact_id = c.id)
-                    ORDER BY c.id LIMIT 1
-                ) t ON true
+                SELECT p.*, {matching}
             )
             SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom, m.tags,
                 m.id AS contact_id, m.created_id, m.email_consent_now AS old_email_consent,
