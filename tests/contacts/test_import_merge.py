@@ -439,3 +439,22 @@ def _import(cast: Cast, text: str, *, dry_run: bool = False) -> ImportJob:
         options=pipeline.ImportSettings(),
     )
     return pipeline.import_execute(job=job, dry_run=dry_run)
+
+
+def test_a_dry_run_that_breaks_off_stores_nothing(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "STAGE_ROWS", 2)
+    calls: list[int] = []
+    original = pipeline._clean_for_stage
+
+    def break_off_at_the_fourth_row(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("worker lost")
+        return original(*args)
+
+    monkeypatch.setattr(pipeline, "_clean_for_stage", break_off_at_the_fourth_row)
+
+    with pytest.raises(RuntimeError, match="worker lost"):
+        _import(cast, _file(6), dry_run=True)
+
+    assert not Contact.objects.filter(workspace=cast.workspace).exists()

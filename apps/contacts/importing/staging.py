@@ -610,10 +610,7 @@ class Writer:
         """Merge what is staged and return the counts (rolled back after counting for a dry run)."""
         if not self.background:
             try:
-                counts = self.stage.finish()
-                if self.dry_run:
-                    transaction.set_rollback(True)
-                return counts
+                return self.stage.finish()
             finally:
                 self._close()
         if self.thread is None:
@@ -648,6 +645,8 @@ class Writer:
         try:
             self.stage.drop()
         finally:
+            if self.dry_run:  # however it ends, a dry run stores nothing
+                transaction.set_rollback(True)
             self.stack.close()
 
     def _run(self) -> None:
