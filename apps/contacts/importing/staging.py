@@ -41,6 +41,7 @@ from apps.workspaces.models import Workspace
 ROWS_TABLE = "pg_temp.import_rows"  # rows of people who existed before the import, merged last
 BATCH_TABLE = "pg_temp.import_batch"  # the batch being merged
 CREATED_TABLE = "pg_temp.import_created"  # person key -> the contact this import created
+EXISTING_TABLE = "pg_temp.import_existing"  # person key -> the workspace's contact before the import
 PEOPLE_TABLE = "pg_temp.import_people"  # one row per person of the rows being merged
 TAG_MAP_TABLE = "pg_temp.import_tag_map"  # the file's tag numbers -> tag ids
 
@@ -55,8 +56,6 @@ MANAGED = {"id", "workspace", "source", "custom", "created_at", "updated_at"} | 
 # Hashing and sorting a million people for the last merge needs more than the 4 MB default.
 MERGE_WORK_MEM = "128MB"
 MAX_RACE_RETRIES = 3
-# Contacts this import may create beyond what the planner's statistics count before they are renewed.
-ANALYZE_MARGIN = 10_000
 
 
 class ContactsAddedMeanwhileError(Exception):
@@ -96,9 +95,10 @@ def staged_fields(values_fields: Sequence[str]) -> list[str]:
     ]
 
 
-def _with_retries(merge: Any) -> MergeCounts:
-    """Run a merge step in a transaction; a contact someone else added meanwhile with one of the
-    file's addresses rolls it back and runs it again, so that contact is updated, not doubled."""
+def _with_retries(merge: Any, *, on_race: Any) -> MergeCounts:
+    """Run a merge step in a transaction. A contact someone else added meanwhile with one of the
+    file's addresses rolls it back; `on_race` takes that contact in and the step runs again, so
+    the contact is updated, not doubled."""
     for attempt in range(MAX_RACE_RETRIES + 1):
         try:
             with transaction.atomic():
@@ -106,6 +106,7 @@ def _with_retries(merge: Any) -> MergeCounts:
         except ContactsAddedMeanwhileError:
             if attempt == MAX_RACE_RETRIES:
                 raise
+            on_race()
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
@@ -151,6 +152,43 @@ class StagedImport:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {TAG_MAP_TABLE} (ref integer PRIMARY KEY, tag_id bigint NOT NULL)"
             )
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXISTING_TABLE} (key text PRIMARY KEY, id bigint NOT NULL, "
+                "email_consent varchar, sms_consent varchar, email_normalized varchar, phone_e164 varchar)"
+            )
+            cursor.execute(*self._existing_sql())
+            cursor.execute(f"ANALYZE {EXISTING_TABLE}")
+
+    def _existing_sql(self, *, among: str = "") -> tuple[str, dict[str, Any]]:
+        """The workspace's contacts by person key: the normalised email, and `tel:` + phone for the
+        oldest contact with that phone. Read once, in one pass over the workspace: matching a batch
+        against this table never depends on the planner's idea of how many contacts a workspace
+        has (for a new workspace in a large table it guessed one, and looked every person up by
+        scanning the workspace). `among`: only the addresses in that table (contacts someone else
+        added while the import ran)."""
+        contact = Contact._meta.db_table
+        columns = "id, email_consent, sms_consent, email_normalized, phone_e164"
+        emails = f"AND email_normalized IN (SELECT email_normalized FROM {among})" if among else ""
+        phones = f"AND phone_e164 IN (SELECT phone_e164 FROM {among})" if among else ""
+        sql = f"""
+            INSERT INTO {EXISTING_TABLE} (key, {columns})
+            SELECT email_normalized, {columns} FROM {contact}
+            WHERE workspace_id = %(workspace)s AND NOT (email_normalized = '') {emails}
+            UNION ALL
+            SELECT * FROM (
+                SELECT DISTINCT ON (phone_e164) 'tel:' || phone_e164, {columns} FROM {contact}
+                WHERE workspace_id = %(workspace)s AND NOT (phone_e164 = '') {phones}
+                ORDER BY phone_e164, id
+            ) phones
+            ON CONFLICT (key) DO NOTHING
+        """
+        return sql, {"workspace": self.workspace.pk}
+
+    def _refresh_existing(self, source: str) -> None:
+        """After a race: take in the contacts someone else added with the source's addresses."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_nestloop = off")  # one pass over the workspace
+            cursor.execute(*self._existing_sql(among=source))
 
     def drop(self) -> None:
         """Free the session's space at once. After a database error it cannot and need not: the
@@ -162,7 +200,7 @@ class StagedImport:
 
     @staticmethod
     def _drop(cursor: Any) -> None:
-        for table in (ROWS_TABLE, BATCH_TABLE, CREATED_TABLE, PEOPLE_TABLE, TAG_MAP_TABLE):
+        for table in (ROWS_TABLE, BATCH_TABLE, CREATED_TABLE, EXISTING_TABLE, PEOPLE_TABLE, TAG_MAP_TABLE):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
@@ -183,12 +221,20 @@ class StagedImport:
                         number, key, *[values.get(name) for name in fields],
                         Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
                     ])  # fmt: skip
-        self.counts.add(_with_retries(lambda: self._merge(early=True)))
+        self.counts.add(
+            _with_retries(
+                lambda: self._merge(early=True), on_race=lambda: self._refresh_existing(BATCH_TABLE)
+            )
+        )
         self.merged_through = rows[-1][0]
 
     def finish(self) -> MergeCounts:
         """Merge the rows of people who existed before the import, each person's rows together."""
-        self.counts.add(_with_retries(lambda: self._merge(early=False)))
+        self.counts.add(
+            _with_retries(
+                lambda: self._merge(early=False), on_race=lambda: self._refresh_existing(ROWS_TABLE)
+            )
+        )
         return self.counts
 
     def _tag_refs(self, names: Sequence[str]) -> list[int]:
@@ -213,16 +259,12 @@ class StagedImport:
             # The estimates of these statements pass JIT's thresholds, and compiling them took
             # most of a batch's time (near a second each), far more than running them.
             cursor.execute("SET LOCAL jit = off")
-            if early:
-                self._analyze_contacts(cursor)
-            else:
+            if not early:
                 cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
-            if not early:  # a batch is small and looked up by index: statistics would not pay
-                cursor.execute(f"ANALYZE {source}")
+            cursor.execute(f"ANALYZE {source}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
             cursor.execute(*self._people_sql(source=source, early=early))
-            if not early:
-                cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
+            cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
             if early:
                 cursor.execute(
                     f"INSERT INTO {ROWS_TABLE} SELECT b.* FROM {BATCH_TABLE} b "
@@ -257,17 +299,6 @@ class StagedImport:
             unchanged=all_rows - skipped_rows - new_rows - updated_rows - tagged_rows,
             skipped=skipped_rows,
         )
-
-    def _analyze_contacts(self, cursor: Any) -> None:
-        """Keep the planner's picture of the contacts table up to date while this import fills it:
-        a new install's table looks empty until analysed, and then every lookup by index is planned
-        as a scan of the whole table. Analysed whenever the import created more contacts than the
-        statistics count twice over, so a few times per import at most."""
-        table = Contact._meta.db_table
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        counted = max(float(cursor.fetchone()[0]), 0.0)  # -1 until the table was first analysed
-        if self.counts.created > 2 * counted + ANALYZE_MARGIN:
-            cursor.execute(f"ANALYZE {table}")
 
     def _people_sql(self, *, source: str, early: bool) -> tuple[str, dict[str, Any]]:
         """One row per person (email, else phone): rows of a key seen once are taken as they are;
@@ -321,20 +352,8 @@ class StagedImport:
                 for column in ("email_consent", "sms_consent", "email_normalized", "phone_e164")
             )
 
-        phone = f"""
-            LEFT JOIN LATERAL (
-                SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
-                FROM {contact} c
-                WHERE {"k.key IS NULL AND " if early else ""}p.email_normalized IS NULL
-                    AND c.workspace_id = %(workspace)s AND c.phone_e164 = p.phone_e164
-                    AND NOT EXISTS (SELECT 1 FROM {CREATED_TABLE} made WHERE made.contact_id = c.id)
-                ORDER BY c.id LIMIT 1
-            ) t ON true
-        """
         if early:
-            # A batch is small next to the workspace: index lookups, person by person (and
-            # `_analyze_contacts` keeps the planner from mistaking a growing table for an empty one).
-            matching = f"""k.id AS created_id, coalesce(e.id, t.id) AS id, {now("k", "e", "t")}
+            matching = f"""k.id AS created_id, x.id AS id, {now("k", "x")}
                 FROM people p
                 LEFT JOIN LATERAL (
                     SELECT made.key, c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
@@ -342,22 +361,12 @@ class StagedImport:
                     WHERE made.key = p.key
                     LIMIT 1
                 ) k ON true
-                LEFT JOIN LATERAL (
-                    SELECT c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
-                    FROM {contact} c
-                    WHERE k.key IS NULL AND p.email_normalized IS NOT NULL AND c.workspace_id = %(workspace)s
-                        AND NOT (c.email_normalized = '') AND c.email_normalized = p.email_normalized
-                    LIMIT 1  -- keeps the lookup a lookup: the planner would turn it into a join
-                ) e ON true
-                {phone}"""
+                LEFT JOIN {EXISTING_TABLE} x ON k.key IS NULL AND x.key = p.key"""
         else:
-            # All the set-aside people at once: a join the planner may hash. None of them was
-            # created by this import (they were matched before it), so `import_created` is not asked.
-            matching = f"""NULL::bigint AS created_id, coalesce(e.id, t.id) AS id, {now("e", "t")}
+            # The set-aside people were matched with contacts that existed before the import.
+            matching = f"""NULL::bigint AS created_id, x.id AS id, {now("x")}
                 FROM people p
-                LEFT JOIN {contact} e ON e.workspace_id = %(workspace)s AND NOT (e.email_normalized = '')
-                    AND e.email_normalized = p.email_normalized
-                {phone}"""
+                LEFT JOIN {EXISTING_TABLE} x ON x.key = p.key"""
         sql = f"""
             CREATE TEMPORARY TABLE {PEOPLE_TABLE} AS
             WITH counted AS (
@@ -443,7 +452,9 @@ class StagedImport:
     def _update_sql(self, *, early: bool) -> tuple[str, dict[str, Any]]:
         """Early, later rows of people this import created merge into them (all count as
         updated). Last, people who existed are written only where they differ: a column given by
-        the file and unlike the stored value, custom values not held yet, a consent not held yet."""
+        the file and unlike the stored value, custom values not held yet, a consent not held yet.
+        Joined by id alone: the ids come from this workspace (`import_created`, `import_existing`),
+        and naming the workspace would tempt the planner to read all its contacts per batch."""
         target = "p.created_id" if early else "p.contact_id"
         plain = [name for name in self.fields if name not in CONSENT]
         sets = [f"{_quote(name)} = coalesce(p.{_quote(name)}, c.{_quote(name)})" for name in plain]
@@ -468,8 +479,7 @@ class StagedImport:
             WITH updated AS (
                 UPDATE {Contact._meta.db_table} c SET {", ".join(sets)}, updated_at = %(now)s
                 FROM {PEOPLE_TABLE} p
-                WHERE c.id = {target} AND NOT p.skipped AND c.workspace_id = %(workspace)s
-                    AND ({condition})
+                WHERE c.id = {target} AND NOT p.skipped AND ({condition})
                 RETURNING p.rows_count
             )
             SELECT count(*), coalesce(sum(rows_count), 0) FROM updated
