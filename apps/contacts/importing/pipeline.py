@@ -171,9 +171,10 @@ def _execute_chunked(run: _Run) -> ImportJob:
 
 
 def _execute_staged(run: _Run) -> ImportJob:
-    """PostgreSQL: rows cleaned here and merged set-based by `staging`, batch by batch, in a
-    thread of their own while the next batch is cleaned. A cancel or a file that stops being
-    readable ends the import after the rows read so far are merged whole."""
+    """PostgreSQL: rows cleaned here, staged by `staging` in a thread of its own while the next
+    batch is cleaned, then merged set-based in one transaction. A cancel or a file that stops
+    being readable ends the reading, and the rows read so far are merged whole; a crash stores
+    nothing."""
     job = run.job
     rules = contact_rules(workspace=job.workspace)
     stage = staging.StagedImport(
@@ -218,8 +219,6 @@ def _execute_staged(run: _Run) -> ImportJob:
         counts = writer.finish()
     except BaseException:
         writer.abandon()
-        if not run.dry_run:  # the people created from whole batches stay: say how far
-            ImportJob.objects.filter(id=job.id).update(committed_rows=stage.merged_through)
         raise
     _take_counts(run, counts)
     if not run.dry_run:

@@ -1,22 +1,19 @@
-"""The PostgreSQL path of an import: cleaned rows are COPied into temporary tables and merged
-set-based, batch by batch, while Python goes on reading and cleaning the next rows.
+"""The PostgreSQL path of an import: cleaned rows are COPied into a temporary table while Python
+reads and cleans the next ones, then one transaction merges the whole file set-based.
 
 Python still cleans every row by the rules every other write uses (`cleaning.clean_contact_values`);
-only the merge is SQL. Each batch of rows is merged in its own transaction:
-
-- people new to the workspace are created at once (their later rows, in this batch or a later one,
-  merge into the contact the import created: the last non-empty value per column wins);
-- rows of people who existed before the import wait in `import_rows` and are merged when the file
-  is read, all of a person's rows together. So a person repeated across the file is compared once
-  with what is stored: a re-import writes nothing and reports every row unchanged.
+only the merge is SQL. Merging the whole file at once, not chunk by chunk, is what makes the same
+person on rows far apart one person (last non-empty value per column wins), lets a re-import write
+nothing at all (only people whose values differ are updated), and keeps the database as it was if
+the import crashes.
 
 The rules are those of `services.contacts_bulk_upsert`, which the SQLite path and the API use, and
 tests run both paths on the same files: matched by email, else by phone when a row has no email;
 non-empty values fill and overwrite, absent ones never erase; tags are only added; an opt-in is kept
 only if the importer confirmed it and the person neither opted out nor is suppressed.
 
-`Writer` runs a `StagedImport` in a thread with its own database connection, so the database
-merges one batch while Python cleans the next: the two cores work at once.
+`Writer` runs a `StagedImport` in a thread with its own database connection, so PostgreSQL takes in
+one batch while Python cleans the next.
 """
 
 from __future__ import annotations
@@ -38,9 +35,7 @@ from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
 from apps.contacts.services import tags_get_or_create
 from apps.workspaces.models import Workspace
 
-ROWS_TABLE = "pg_temp.import_rows"  # rows of people who existed before the import, merged last
-BATCH_TABLE = "pg_temp.import_batch"  # the batch being merged
-CREATED_TABLE = "pg_temp.import_created"  # person key -> the contact this import created
+ROWS_TABLE = "pg_temp.import_rows"  # the file's cleaned rows
 EXISTING_TABLE = "pg_temp.import_existing"  # person key -> the workspace's contact before the import
 PEOPLE_TABLE = "pg_temp.import_people"  # one row per person of the rows being merged
 TAG_MAP_TABLE = "pg_temp.import_tag_map"  # the file's tag numbers -> tag ids
@@ -131,7 +126,6 @@ class StagedImport:
         self.actor_id = actor_id
         self.keep_opt_outs = keep_opt_outs
         self.counts = MergeCounts()
-        self.merged_through = 0  # the last row number of the last batch merged and committed
         self.now = timezone.now()
         # The file's tag names by lower case: (number, first spelling). Rows stage tag numbers, so
         # the merge joins small integers.
@@ -144,11 +138,6 @@ class StagedImport:
         with connection.cursor() as cursor:
             self._drop(cursor)
             cursor.execute(f"CREATE TEMPORARY TABLE {ROWS_TABLE} {row}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {BATCH_TABLE} {row}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {CREATED_TABLE} "
-                "(key text PRIMARY KEY, contact_id bigint NOT NULL UNIQUE)"
-            )
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {TAG_MAP_TABLE} (ref integer PRIMARY KEY, tag_id bigint NOT NULL)"
             )
@@ -200,41 +189,29 @@ class StagedImport:
 
     @staticmethod
     def _drop(cursor: Any) -> None:
-        for table in (ROWS_TABLE, BATCH_TABLE, CREATED_TABLE, EXISTING_TABLE, PEOPLE_TABLE, TAG_MAP_TABLE):
+        for table in (ROWS_TABLE, EXISTING_TABLE, PEOPLE_TABLE, TAG_MAP_TABLE):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def add(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
-        """Stage and merge one batch of cleaned rows: (row number, person key, values), absent
-        values as NULL. New people are created; rows of people who existed wait for `finish`."""
+        """Stage cleaned rows: (row number, person key, values), absent values as NULL."""
         if not rows:
             return
         names = ", ".join(_quote(name) for name in self.fields)
         fields = self.fields
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {BATCH_TABLE}")
-            with cursor.cursor.copy(
-                f"COPY {BATCH_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN"
-            ) as copy:
-                for number, key, values in rows:
-                    custom, tags = values.get("custom"), values.get("tags")
-                    copy.write_row([
-                        number, key, *[values.get(name) for name in fields],
-                        Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
-                    ])  # fmt: skip
-        self.counts.add(
-            _with_retries(
-                lambda: self._merge(early=True), on_race=lambda: self._refresh_existing(BATCH_TABLE)
-            )
-        )
-        self.merged_through = rows[-1][0]
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {ROWS_TABLE} (row_no, key, {names}, custom, tags) FROM STDIN") as copy,
+        ):
+            for number, key, values in rows:
+                custom, tags = values.get("custom"), values.get("tags")
+                copy.write_row([
+                    number, key, *[values.get(name) for name in fields],
+                    Jsonb(custom) if custom else None, self._tag_refs(tags) if tags else None,
+                ])  # fmt: skip
 
     def finish(self) -> MergeCounts:
-        """Merge the rows of people who existed before the import, each person's rows together."""
-        self.counts.add(
-            _with_retries(
-                lambda: self._merge(early=False), on_race=lambda: self._refresh_existing(ROWS_TABLE)
-            )
-        )
+        """Merge the staged rows into the workspace's contacts, in one transaction."""
+        self.counts.add(_with_retries(self._merge, on_race=lambda: self._refresh_existing(ROWS_TABLE)))
         return self.counts
 
     def _tag_refs(self, names: Sequence[str]) -> list[int]:
@@ -249,47 +226,31 @@ class StagedImport:
 
     # --- One merge pass, step by step; each step is one statement --------------------------------
 
-    def _merge(self, *, early: bool) -> MergeCounts:
-        """`early`: the batch; its new people are created, its rows of people who existed are set
-        aside. Otherwise: the set-aside rows, compared with what is stored and written if they
-        differ. One time per pass, so "updated in this pass" is `updated_at = self.now`."""
+    def _merge(self) -> MergeCounts:
+        """One time for the whole merge, so "updated in this merge" is `updated_at = self.now`."""
         self.now = timezone.now()
-        source = BATCH_TABLE if early else ROWS_TABLE
         with connection.cursor() as cursor:
-            # The estimates of these statements pass JIT's thresholds, and compiling them took
-            # most of a batch's time (near a second each), far more than running them.
+            # The estimates of these statements pass JIT's thresholds, and compiling them cost
+            # more than running them.
             cursor.execute("SET LOCAL jit = off")
-            if not early:
-                cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
-            cursor.execute(f"ANALYZE {source}")
+            cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
+            cursor.execute(f"ANALYZE {ROWS_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
-            cursor.execute(*self._people_sql(source=source, early=early))
+            cursor.execute(*self._people_sql())
             cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
-            if early:
-                cursor.execute(
-                    f"INSERT INTO {ROWS_TABLE} SELECT b.* FROM {BATCH_TABLE} b "
-                    f"WHERE b.key IN (SELECT key FROM {PEOPLE_TABLE} WHERE contact_id IS NOT NULL)"
-                )
             cursor.execute(*self._insert_sql())
             inserted = cursor.rowcount
             cursor.execute(f"SELECT count(*) FROM {PEOPLE_TABLE} WHERE new_id IS NOT NULL")
             if inserted != cursor.fetchone()[0]:
                 raise ContactsAddedMeanwhileError
-            if early:
-                cursor.execute(
-                    f"INSERT INTO {CREATED_TABLE} (key, contact_id) "
-                    f"SELECT key, new_id FROM {PEOPLE_TABLE} WHERE new_id IS NOT NULL"
-                )
-            cursor.execute(*self._update_sql(early=early))
+            cursor.execute(*self._update_sql())
             updated_rows = int(cursor.fetchone()[1])
-            cursor.execute(*self._consent_events_sql(early=early))
-            tagged_rows = self._add_tags(cursor, early=early)
-            # Early, people who existed are left for the last pass: they count there.
-            counted = "WHERE contact_id IS NULL" if early else ""
+            cursor.execute(*self._consent_events_sql())
+            tagged_rows = self._add_tags(cursor)
             cursor.execute(
                 f"SELECT coalesce(sum(rows_count) FILTER (WHERE skipped), 0), "
                 f"coalesce(sum(rows_count) FILTER (WHERE new_id IS NOT NULL), 0), "
-                f"coalesce(sum(rows_count), 0) FROM {PEOPLE_TABLE} {counted}"
+                f"coalesce(sum(rows_count), 0) FROM {PEOPLE_TABLE}"
             )
             skipped_rows, new_rows, all_rows = map(int, cursor.fetchone())  # sums come as Decimal
             cursor.execute(f"DROP TABLE {PEOPLE_TABLE}")
@@ -300,7 +261,7 @@ class StagedImport:
             skipped=skipped_rows,
         )
 
-    def _people_sql(self, *, source: str, early: bool) -> tuple[str, dict[str, Any]]:
+    def _people_sql(self) -> tuple[str, dict[str, Any]]:
         """One row per person (email, else phone): rows of a key seen once are taken as they are;
         for a key on several rows, each column takes its last non-empty value and custom values
         merge in row order. Each person is matched: with the contact this import created for the
@@ -339,11 +300,10 @@ class StagedImport:
             keep = f"CASE WHEN m.{name} = %(opted_in)s AND {blocked} THEN NULL ELSE m.{name} END"
             consent_columns.append(f"{keep if self.keep_opt_outs else f'm.{name}'} AS final_{name}")
         contact = Contact._meta.db_table
-        known = "(m.id IS NOT NULL OR m.created_id IS NOT NULL)"
-        skipped = {
-            str(ImportMode.CREATE): "m.id IS NOT NULL",
-            str(ImportMode.UPDATE): f"NOT {known}",
-        }.get(self.mode, "false")
+        known = "m.id IS NOT NULL"
+        skipped = {str(ImportMode.CREATE): known, str(ImportMode.UPDATE): f"NOT {known}"}.get(
+            self.mode, "false"
+        )
 
         def now(*sources: str) -> str:
             """The matched contact's stored values, from whichever lookup found it."""
@@ -352,21 +312,7 @@ class StagedImport:
                 for column in ("email_consent", "sms_consent", "email_normalized", "phone_e164")
             )
 
-        if early:
-            matching = f"""k.id AS created_id, x.id AS id, {now("k", "x")}
-                FROM people p
-                LEFT JOIN LATERAL (
-                    SELECT made.key, c.id, c.email_consent, c.sms_consent, c.email_normalized, c.phone_e164
-                    FROM {CREATED_TABLE} made JOIN {contact} c ON c.id = made.contact_id
-                    WHERE made.key = p.key
-                    LIMIT 1
-                ) k ON true
-                LEFT JOIN {EXISTING_TABLE} x ON k.key IS NULL AND x.key = p.key"""
-        else:
-            # The set-aside people were matched with contacts that existed before the import.
-            matching = f"""NULL::bigint AS created_id, x.id AS id, {now("x")}
-                FROM people p
-                LEFT JOIN {EXISTING_TABLE} x ON x.key = p.key"""
+        source = ROWS_TABLE
         sql = f"""
             CREATE TEMPORARY TABLE {PEOPLE_TABLE} AS
             WITH counted AS (
@@ -379,13 +325,15 @@ class StagedImport:
                 FROM {source} r JOIN counted c ON c.key = r.key AND c.rows_count > 1
                 GROUP BY r.key
             ), matched AS (
-                SELECT p.*, {matching}
+                SELECT p.*, x.id AS id, {now("x")}
+                FROM people p
+                LEFT JOIN {EXISTING_TABLE} x ON x.key = p.key
             )
             SELECT m.key, m.rows_count, {", ".join(f"m.{_quote(name)}" for name in plain)}, m.custom, m.tags,
-                m.id AS contact_id, m.created_id, m.email_consent_now AS old_email_consent,
+                m.id AS contact_id, m.email_consent_now AS old_email_consent,
                 m.sms_consent_now AS old_sms_consent, {", ".join(consent_columns)},
                 {skipped} AS skipped,
-                CASE WHEN NOT {known} AND NOT ({skipped})
+                CASE WHEN NOT ({known}) AND NOT ({skipped})
                     THEN nextval(pg_get_serial_sequence('{contact}', 'id')) END AS new_id
             FROM matched m
         """
@@ -449,13 +397,10 @@ class StagedImport:
         """
         return sql, params
 
-    def _update_sql(self, *, early: bool) -> tuple[str, dict[str, Any]]:
-        """Early, later rows of people this import created merge into them (all count as
-        updated). Last, people who existed are written only where they differ: a column given by
-        the file and unlike the stored value, custom values not held yet, a consent not held yet.
-        Joined by id alone: the ids come from this workspace (`import_created`, `import_existing`),
-        and naming the workspace would tempt the planner to read all its contacts per batch."""
-        target = "p.created_id" if early else "p.contact_id"
+    def _update_sql(self) -> tuple[str, dict[str, Any]]:
+        """Write only what differs: a column given by the file and unlike the stored value, custom
+        values not held yet, a consent not held yet. Joined by id alone: the ids come from this
+        workspace (`import_existing`)."""
         plain = [name for name in self.fields if name not in CONSENT]
         sets = [f"{_quote(name)} = coalesce(p.{_quote(name)}, c.{_quote(name)})" for name in plain]
         differs = [
@@ -474,21 +419,20 @@ class StagedImport:
                 f"{name}_source = CASE WHEN {change} THEN %(consent_source)s ELSE c.{name}_source END",
             ]
             differs.append(change)
-        condition = "true" if early else " OR ".join(differs)
         sql = f"""
             WITH updated AS (
                 UPDATE {Contact._meta.db_table} c SET {", ".join(sets)}, updated_at = %(now)s
                 FROM {PEOPLE_TABLE} p
-                WHERE c.id = {target} AND NOT p.skipped AND ({condition})
+                WHERE c.id = p.contact_id AND NOT p.skipped AND ({" OR ".join(differs)})
                 RETURNING p.rows_count
             )
             SELECT count(*), coalesce(sum(rows_count), 0) FROM updated
         """
         return sql, {"now": self.now, "workspace": self.workspace.pk, "consent_source": self.consent_source}
 
-    def _consent_events_sql(self, *, early: bool) -> tuple[str, dict[str, Any]]:
+    def _consent_events_sql(self) -> tuple[str, dict[str, Any]]:
         """The consent history: one event per person and channel whose consent the import changed."""
-        person = "coalesce(p.created_id, p.new_id)" if early else "coalesce(p.contact_id, p.new_id)"
+        person = "coalesce(p.contact_id, p.new_id)"
         selects = [
             f"""SELECT %(now)s, %(now)s, {person}, '{channel}', p.final_{name}, %(source)s, '', %(actor)s
                 FROM {PEOPLE_TABLE} p
@@ -512,8 +456,8 @@ class StagedImport:
         }
 
     def _map_tags(self, cursor: Any) -> None:
-        """Create the tags first seen in this batch and note their ids by tag number (read from
-        the table, which a rolled-back batch rolls back with it)."""
+        """Create the file's tags and note their ids by tag number (read from the table, which a
+        rolled-back merge rolls back with it)."""
         cursor.execute(f"SELECT ref FROM {TAG_MAP_TABLE}")
         mapped = {ref for (ref,) in cursor.fetchall()}
         new = sorted(found for found in self.tag_numbers.values() if found[0] not in mapped)
@@ -526,10 +470,10 @@ class StagedImport:
             [[number for number, _ in new], [tags[name.lower()] for _, name in new]],
         )
 
-    def _add_tags(self, cursor: Any, *, early: bool) -> int:
-        """Link the people's tags. Last, return the rows of people who were unchanged until they
-        gained a tag: they count as updated and their `updated_at` moves, so syncing integrations
-        see it. (Early, the people a tag is added to are counted as updated already.)"""
+    def _add_tags(self, cursor: Any) -> int:
+        """Create the file's tags and link them. Returns the rows of people who were unchanged
+        until they gained a tag: they count as updated and their `updated_at` moves, so syncing
+        integrations see it."""
         self._map_tags(cursor)
         if not self.tag_numbers:
             return 0
@@ -548,11 +492,6 @@ class StagedImport:
         # New contacts hold no links yet, and a person's tag numbers are distinct: a plain insert
         # in index order is the cheapest write.
         cursor.execute(f"INSERT INTO {link} (contact_id, tag_id) {links('p.new_id')}")
-        if early:
-            cursor.execute(
-                f"INSERT INTO {link} (contact_id, tag_id) {links('p.created_id')} ON CONFLICT DO NOTHING"
-            )
-            return 0
         cursor.execute(
             f"""
             WITH added AS (
@@ -575,12 +514,9 @@ class StagedImport:
 
 class Writer:
     """Feeds batches to a `StagedImport`: in a thread with its own database connection
-    (`background`), so the database merges one batch while the caller cleans the next, or in the
-    caller's thread and transaction (tests, whose data the test transaction holds).
-
-    A dry run keeps every batch in one transaction that is rolled back after counting; a real run
-    commits batch by batch, so a crash keeps the people created from whole batches (the rows of
-    people who existed are merged by `finish`)."""
+    (`background`), so the database takes in one batch while the caller cleans the next, or in the
+    caller's thread and transaction (tests, whose data the test transaction holds). The merge in
+    `finish` is one transaction; a dry run's is rolled back after counting."""
 
     STOP = object()
 
