@@ -19,7 +19,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,6 +43,7 @@ from apps.contacts.choices import (
     ContactSource,
 )
 from apps.contacts.models import Contact
+from apps.core.parsers import BoundedJSONParser
 from apps.core.roles import Role
 from apps.workspaces.models import Workspace
 from apps.workspaces.permissions import api_context, api_user
@@ -181,7 +181,7 @@ class ContactViewSet(WorkspaceScopedViewSetMixin, viewsets.GenericViewSet):
             ),
         ],
     )
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], parser_classes=[BoundedJSONParser])
     def bulk(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             data = request.data

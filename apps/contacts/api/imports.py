@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -44,6 +44,7 @@ from apps.contacts.api.import_serializers import (
 from apps.contacts.importing import pipeline, presets
 from apps.contacts.importing.mapping import NEW_PREFIX
 from apps.contacts.models import ImportJob, ImportPreset
+from apps.core.parsers import BoundedJSONParser
 from apps.core.roles import Role
 from apps.workspaces.permissions import api_context, api_user
 from apps.workspaces.viewsets import WorkspaceScopedViewSetMixin
@@ -143,7 +144,7 @@ class ImportJobViewSet(
         if action_name == "create":
             return [MultiPartParser()]
         if action_name == "partial_update":
-            return [JSONParser()]
+            return [BoundedJSONParser()]
         return super().get_parsers()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

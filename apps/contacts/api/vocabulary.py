@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,6 +25,7 @@ from apps.contacts.api.serializers import (
     TagTargetSerializer,
 )
 from apps.contacts.models import CustomField, Tag
+from apps.core.parsers import BoundedJSONParser
 from apps.core.roles import Role
 from apps.workspaces.permissions import api_context
 from apps.workspaces.viewsets import WorkspaceScopedViewSetMixin
@@ -106,7 +106,7 @@ class TagViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
             ),
         ],
     )
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser])
     def apply(self, request: Request, pk: str | None = None) -> Response:
         tag = self.get_object()  # first: another workspace's tag is a 404 whatever the body
         return Response({"added": services.contacts_tag(contacts=self._targets(request), tag=tag)})
@@ -116,7 +116,7 @@ class TagViewSet(WorkspaceScopedViewSetMixin, viewsets.ModelViewSet):
         responses=TagRemovedSerializer,
         description="Untag many contacts at once, by id or by the contact list's filters.",
     )
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=True, methods=["post"], parser_classes=[BoundedJSONParser])
     def remove(self, request: Request, pk: str | None = None) -> Response:
         tag = self.get_object()
         return Response({"removed": services.contacts_untag(contacts=self._targets(request), tag=tag)})
