@@ -7,6 +7,8 @@ from apps.contacts.api import contacts as contacts_api
 from apps.contacts.api import import_presets as import_presets_api
 from apps.contacts.api import imports as imports_api
 from apps.contacts.api import vocabulary as contact_vocabulary_api
+from apps.personas import api as personas_api
+from apps.segments import api as segments_api
 from apps.workspaces import api as workspaces_api
 
 router = DefaultRouter()
@@ -19,6 +21,8 @@ router.register("tags", contact_vocabulary_api.TagViewSet, basename="tag")
 router.register("custom-fields", contact_vocabulary_api.CustomFieldViewSet, basename="custom-field")
 router.register("imports", imports_api.ImportJobViewSet, basename="import")
 router.register("import-presets", import_presets_api.ImportPresetViewSet, basename="import-preset")
+router.register("segments", segments_api.SegmentViewSet, basename="segment")
+router.register("personas", personas_api.PersonaViewSet, basename="persona")
 
 app_name = "api"
 urlpatterns = [

@@ -53,10 +53,13 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.workspaces",
     "apps.contacts",
+    "apps.segments",
+    "apps.personas",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -232,6 +235,11 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api_errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -254,6 +262,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConsentEnum": "apps.contacts.choices.Consent",
         "ImportStatusEnum": "apps.contacts.choices.ImportStatus",
+        # Contacts and personas share these choice sets; the names are the contacts' fields'.
+        "GenderEnum": "apps.contacts.choices.Gender",
+        "MaritalStatusEnum": "apps.contacts.choices.MaritalStatus",
+        "HouseholdIncomeBandEnum": "apps.contacts.choices.IncomeBand",
+        "EducationLevelEnum": "apps.contacts.choices.EducationLevel",
     },
     # Interactive docs work offline: Swagger UI is served from drf-spectacular-sidecar, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

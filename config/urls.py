@@ -17,6 +17,8 @@ urlpatterns = [
     path("workspaces/new/", workspaces_views.workspace_create, name="workspace-create"),
     path("invitations/<str:token>/", workspaces_views.invitation_accept, name="invitation-accept"),
     path("w/<slug:workspace_slug>/contacts/", include("apps.contacts.urls")),
+    path("w/<slug:workspace_slug>/segments/", include("apps.segments.urls")),
+    path("w/<slug:workspace_slug>/personas/", include("apps.personas.urls")),
     path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

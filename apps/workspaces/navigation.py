@@ -21,8 +21,8 @@ class NavSection:
 SECTIONS: tuple[NavSection, ...] = (
     NavSection(_("Overview"), "workspaces:dashboard", ("workspaces:dashboard",)),
     NavSection(_("Plan"), None),
-    NavSection(_("Personas"), None),
-    NavSection(_("Segments"), None),
+    NavSection(_("Personas"), "personas:list", ("personas:",)),
+    NavSection(_("Segments"), "segments:list", ("segments:",)),
     NavSection(_("Contacts"), "contacts:list", ("contacts:",)),
     NavSection(_("Campaigns"), None),
     NavSection(_("Calendar"), None),
