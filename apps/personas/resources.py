@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources
 from import_export.widgets import ForeignKeyWidget, SimpleArrayWidget
 
+from apps.core.resources import import_errors, instance_by_name
 from apps.personas import services
 from apps.personas.models import Persona
 from apps.workspaces.models import Team, Workspace
@@ -47,19 +48,11 @@ class PersonaResource(resources.ModelResource):
 
     def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Persona | None:
         """Persona names are unique per workspace whatever their case: match them that way."""
-        name, slug = str(row.get("name") or "").strip(), str(row.get("workspace") or "").strip()
-        if not name or not slug:
-            return None
-        return Persona.objects.filter(workspace__slug=slug, name__iexact=name).first()
+        return instance_by_name(Persona, row)
 
     def import_instance(self, instance: Persona, row: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, Any] = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        except Workspace.DoesNotExist:
-            errors["workspace"] = f"There is no workspace with the slug “{row.get('workspace') or ''}”."
+        parent = super().import_instance
+        errors = import_errors(lambda: parent(instance, row, **kwargs), row)
         if not errors:
             team_name = str(row.get("owner_team") or "").strip()
             team = Team.objects.filter(workspace=instance.workspace, name__iexact=team_name).first()

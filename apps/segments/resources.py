@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 from import_export.widgets import ForeignKeyWidget
 
+from apps.core.resources import import_errors, instance_by_name
 from apps.segments import services
 from apps.segments.models import Segment
 from apps.workspaces.models import Workspace
@@ -33,19 +34,11 @@ class SegmentResource(resources.ModelResource):
 
     def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Segment | None:
         """Segment names are unique per workspace whatever their case: match them that way."""
-        name, slug = str(row.get("name") or "").strip(), str(row.get("workspace") or "").strip()
-        if not name or not slug:
-            return None
-        return Segment.objects.filter(workspace__slug=slug, name__iexact=name).first()
+        return instance_by_name(Segment, row)
 
     def import_instance(self, instance: Segment, row: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, Any] = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        except Workspace.DoesNotExist:
-            errors["workspace"] = f"There is no workspace with the slug “{row.get('workspace') or ''}”."
+        parent = super().import_instance
+        errors = import_errors(lambda: parent(instance, row, **kwargs), row)
         if not errors:
             try:
                 instance.name = services.segment_validate(
