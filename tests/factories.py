@@ -112,6 +112,7 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     last_name = factory.Faker("last_name")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     email_normalized = factory.LazyAttribute(lambda contact: contact.email.strip().lower())
+    address_line1 = factory.Sequence(lambda n: f"Torstraße {n % 200 + 1}")
     city = "Berlin"
     country = "DE"
 

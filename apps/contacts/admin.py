@@ -203,7 +203,17 @@ class ContactAdmin(ServiceErrorsMixin, LargeListMixin, ImportValidRowsMixin):
         (None, {"fields": ("first_name", "last_name", "tag_names")}),
         ("Persona", {"fields": (("birth_date", "age"), "gender", "marital_status")}),
         ("Household", {"fields": ("children_in_household", "household_income_band", "education_level")}),
-        ("Place and language", {"fields": (("city", "postal_code"), ("region", "country"), "language")}),
+        (
+            "Place and language",
+            {
+                "fields": (
+                    ("address_line1", "address_line2"),
+                    ("city", "postal_code"),
+                    ("region", "country"),
+                    "language",
+                )
+            },
+        ),
         ("Time zone", {"fields": ("timezone",)}),
         ("Customer", {"fields": ("customer_since", "orders_count", "total_spent", "last_purchase_at")}),
         ("Email consent", {"fields": ("email_consent", "email_consent_at", "email_consent_source")}),

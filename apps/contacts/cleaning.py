@@ -33,6 +33,8 @@ PERSONA_FIELDS: tuple[str, ...] = (
     "gender",
     "marital_status",
     "children_in_household",
+    "address_line1",
+    "address_line2",
     "city",
     "region",
     "country",
@@ -123,6 +125,8 @@ def address_hash(channel: str, address: str) -> str:
 def _text(max_length: int) -> Callable[[Any], str]:
     def clean(value: Any) -> str:
         text = str(value).strip()
+        if "\x00" in text:  # PostgreSQL refuses it in text: a field error, not a failed write
+            raise FieldError("Text cannot hold NUL characters.")
         if len(text) > max_length:
             raise FieldError(f"Use at most {max_length} characters (this has {len(text)}).")
         return text
@@ -264,6 +268,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "gender": _choice(Gender),
     "marital_status": _choice(MaritalStatus),
     "children_in_household": _integer(0, 20),
+    "address_line1": _text(200),
+    "address_line2": _text(200),
     "city": _text(120),
     "region": _text(120),
     "country": _country,

@@ -95,6 +95,8 @@ class ContactForm(forms.Form):
     gender = _select(_("Gender"), _blank(Gender.choices))
     marital_status = _select(_("Marital status"), _blank(MaritalStatus.choices))
     children_in_household = _number(_("Children in household"), min=0, max=20)
+    address_line1 = _text(_("Street address"), autocomplete="off")
+    address_line2 = _text(_("Address line 2"), autocomplete="off")
     city = _text(_("City"))
     region = _text(_("Region"))
     country = _text(_("Country"), placeholder="DE", maxlength=2, size=2)

@@ -94,6 +94,10 @@ class Contact(WorkspaceScopedModel):
     children_in_household = models.PositiveSmallIntegerField(
         _("children in household"), null=True, blank=True, validators=[MaxValueValidator(20)]
     )
+    # Street and house number, then an optional second line (flat, c/o, building): what a printed
+    # address label needs besides postal code, city and country.
+    address_line1 = models.CharField(_("street address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=120, blank=True)
     region = models.CharField(_("region"), max_length=120, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE."))

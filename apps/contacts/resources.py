@@ -82,6 +82,8 @@ class ContactResource(resources.ModelResource):
     gender = _cell("gender")
     marital_status = _cell("marital_status")
     children_in_household = _cell("children_in_household")
+    address_line1 = _cell("address_line1")
+    address_line2 = _cell("address_line2")
     city = _cell("city")
     region = _cell("region")
     country = _cell("country")

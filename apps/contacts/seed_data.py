@@ -140,3 +140,26 @@ EDUCATION = ("primary", "secondary", "vocational", "bachelor", "master", "doctor
 EDUCATION_ODDS = (0.03, 0.33, 0.63, 0.85, 0.98, 1)
 INCOME = ("under_25k", "25k_50k", "50k_75k", "75k_100k", "100k_150k", "over_150k")
 CONSENT_SOURCES = ("Checkout opt-in", "Newsletter form", "Store sign-up", "Competition entry")
+# Street addresses, by country: how the street line is written ("{street} {number}" or
+# "{number} {street}"), street names used only where Faker is not installed, and second lines.
+STREET_FORMATS: dict[str, str] = {
+    **dict.fromkeys(("DE", "AT", "CH", "NL"), "{street} {number}"),
+    **dict.fromkeys(("FR", "GB", "US", "CA"), "{number} {street}"),
+}
+FALLBACK_STREETS: dict[str, tuple[str, ...]] = {
+    "de": ("Hauptstraße", "Schulstraße", "Gartenstraße", "Bahnhofstraße", "Lindenweg", "Bergstraße"),
+    "fr": ("rue de la Paix", "avenue Victor Hugo", "rue des Lilas", "boulevard Voltaire", "rue Pasteur"),
+    "nl": ("Kerkstraat", "Dorpsstraat", "Molenweg", "Stationsweg", "Julianalaan"),
+    "en": ("High Street", "Station Road", "Church Lane", "Main Street", "Park Avenue", "Oak Drive"),
+}
+# A second line for about one address in eight; {n} is a small number, {letter} a letter.
+SECOND_LINES: dict[str, tuple[str, ...]] = {
+    "DE": ("Hinterhaus", "Seitenflügel", "{n}. OG", "Wohnung {n}", "Gartenhaus"),
+    "AT": ("Top {n}", "Stiege {n}", "{n}. Stock"),
+    "CH": ("{n}. Stock", "Wohnung {n}", "Postfach"),
+    "NL": ("{n}e verdieping",),
+    "FR": ("Appartement {n}", "Bâtiment {letter}", "Escalier {letter}", "Résidence les Tilleuls"),
+    "GB": ("Flat {n}", "Flat {letter}", "Apartment {n}"),
+    "US": ("Apt {n}", "Suite {n}0", "Unit {letter}"),
+    "CA": ("Apt {n}", "Unit {n}", "Suite {n}0"),
+}

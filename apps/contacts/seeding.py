@@ -39,10 +39,13 @@ from apps.contacts.seed_data import (
     EDUCATION,
     EDUCATION_ODDS,
     FALLBACK_NAMES,
+    FALLBACK_STREETS,
     INCOME,
     MARITAL,
     MARITAL_ODDS,
     MARKETS,
+    SECOND_LINES,
+    STREET_FORMATS,
     TAG_COLOURS,
     TAG_NAMES,
 )
@@ -51,9 +54,9 @@ from apps.workspaces.models import Workspace
 COLUMNS = (
     "id", "workspace_id", "created_at", "updated_at", "email", "email_normalized", "phone", "phone_e164",
     "first_name", "last_name", "birth_date", "age", "gender", "marital_status", "children_in_household",
-    "city", "region", "country", "postal_code", "household_income_band", "education_level",
-    "customer_since", "orders_count", "total_spent", "last_purchase_at", "language", "timezone",
-    "email_consent", "email_consent_at", "email_consent_source", "sms_consent", "sms_consent_at",
+    "address_line1", "address_line2", "city", "region", "country", "postal_code", "household_income_band",
+    "education_level", "customer_since", "orders_count", "total_spent", "last_purchase_at", "language",
+    "timezone", "email_consent", "email_consent_at", "email_consent_source", "sms_consent", "sms_consent_at",
     "sms_consent_source", "source", "custom",
 )  # fmt: skip
 
@@ -93,6 +96,17 @@ def _name_pools(locale: str, rng: random.Random) -> tuple[list[str], list[str], 
         [fake.first_name_male() for _ in range(400)],
         [fake.last_name() for _ in range(800)],
     )
+
+
+def _street_pool(locale: str, rng: random.Random) -> list[str]:
+    """Street names of the locale (Faker's are invented but look right), drawn once."""
+    try:
+        from faker import Faker
+    except ImportError:  # pragma: no cover - Faker comes with the dev extras
+        return list(FALLBACK_STREETS.get(locale[:2], FALLBACK_STREETS["en"]))
+    fake = Faker(locale)
+    fake.seed_instance(rng.random())
+    return [fake.street_name() for _ in range(300)]
 
 
 def _postal(kind: str, spec: str, rng: random.Random) -> str:
@@ -167,6 +181,11 @@ class ContactGenerator:
         locales = {COUNTRIES[row[2]][0] for row in self.locations}
         self.names = {locale: _name_pools(locale, self.rng) for locale in sorted(locales)}
         self.locale_of = {country: spec[0] for country, spec in COUNTRIES.items()}
+        # Addresses draw from their own stream, so a seed gives the same people as before they had one.
+        self.address_rng = random.Random(  # noqa: S311 - demo data, not secrets
+            None if seed is None else f"{seed}:addresses"
+        )
+        self.streets = {locale: _street_pool(locale, self.address_rng) for locale in sorted(locales)}
         self.phone_code, self.phone_prefixes = _phone_prefixes(workspace.default_phone_region, self.rng)
         self.today = timezone.now().date()
         ages = list(range(18, 81))  # more people in their thirties to fifties than at the edges
@@ -189,14 +208,15 @@ class ContactGenerator:
         for contact_id in ids:
             city, region, country, postal, tz, language = locations[int(rnd() * len(locations))]
             first, last, gender = self._person(country)
+            line1, line2 = self.address(country)
             email = self._email(first, last, contact_id)
             phone = self._phone() if rnd() < 0.30 else ""
             age, birth, marital, children, education, income = self._persona()
             since, orders, spent, last_purchase = self._purchases(age, now_ts)
             row = (
                 contact_id, self.workspace_id, stamp, stamp, email, email.lower(), phone, phone,
-                first, last, birth, age, gender, marital, children, city, region, country, postal,
-                income, education, since, orders, spent, last_purchase, language, tz,
+                first, last, birth, age, gender, marital, children, line1, line2, city, region, country,
+                postal, income, education, since, orders, spent, last_purchase, language, tz,
                 *self._consent(rnd(), 0.58, since), *self._consent(rnd(), 0.45 if phone else -1, since),
                 ContactSource.DEMO.value, "{}",
             )  # fmt: skip
@@ -212,6 +232,26 @@ class ContactGenerator:
         )  # fmt: skip
         pool = female_names if gender == "female" or (gender != "male" and g < 0.97) else male_names
         return pool[int(rnd() * len(pool))], last_names[int(rnd() * len(last_names))], gender
+
+    def address(self, country: str) -> tuple[str, str]:
+        """Street line and second line, written as the country writes them."""
+        rnd = self.address_rng.random
+        locale = self.locale_of.get(country, "en_US")
+        if locale not in self.streets:  # a country outside the workspace's market (backfills only)
+            self.streets[locale] = _street_pool(locale, self.address_rng)
+        streets = self.streets[locale]
+        number = str(1 + int(-math.log(1 - rnd()) * (900 if country in {"US", "CA"} else 30)))
+        if country in {"DE", "AT", "CH", "NL"} and rnd() < 0.06:
+            number += "abc"[int(rnd() * 3)]
+        street = STREET_FORMATS.get(country, "{number} {street}").format(
+            street=streets[int(rnd() * len(streets))], number=number
+        )
+        second = ""
+        seconds = SECOND_LINES.get(country, ())
+        if seconds and rnd() < 0.12:
+            template = seconds[int(rnd() * len(seconds))]
+            second = template.format(n=1 + int(rnd() * 12), letter="ABCDEF"[int(rnd() * 6)])
+        return street, second
 
     def _phone(self) -> str:
         rnd = self.rng.random
@@ -371,3 +411,22 @@ def contacts_seed(
         with connection.cursor() as cursor:  # fresh statistics, so the planner knows the new rows
             cursor.execute(f"ANALYZE {Contact._meta.db_table}, {ContactTag._meta.db_table}")
     return SeedResult(contacts=count, links=links, seconds=time.perf_counter() - started)
+
+
+def contacts_seed_addresses(*, workspace: Workspace, seed: int | None = None) -> int:
+    """Give generated contacts seeded before contacts had street addresses one each, so a demo
+    workspace from an older database prints address labels too. Returns how many were filled."""
+    contacts = list(
+        Contact.objects.filter(workspace=workspace, source=ContactSource.DEMO, address_line1="")
+        .only("id", "country")
+        .order_by("id")
+    )
+    if not contacts:
+        return 0
+    generator = ContactGenerator(workspace=workspace, tag_ids=[], seed=seed)
+    now = timezone.now()
+    for contact in contacts:
+        contact.address_line1, contact.address_line2 = generator.address(contact.country)
+        contact.updated_at = now  # integrations syncing with `updated_since` see the new address
+    Contact.objects.bulk_update(contacts, ["address_line1", "address_line2", "updated_at"], batch_size=1000)
+    return len(contacts)

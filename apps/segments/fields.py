@@ -141,6 +141,8 @@ BUILT_IN: tuple[FieldSpec, ...] = (
     _choice("gender", Gender),
     _choice("marital_status", MaritalStatus),
     _typed("children_in_household", FieldType.NUMBER, Empty.NULL, integer=True),
+    _text("address_line1"),
+    _text("address_line2"),
     _text("city"),
     _text("region"),
     _text("country"),

@@ -96,6 +96,8 @@ class ContactWriteSerializer(serializers.Serializer):
     gender = _choice(Gender.choices)
     marital_status = _choice(MaritalStatus.choices)
     children_in_household = serializers.IntegerField(required=False, allow_null=True)
+    address_line1 = _text("Street and house number, as printed on a letter.")
+    address_line2 = _text("Flat, building, c/o: the line below the street, if any.")
     city = _text()
     region = _text()
     country = _text("ISO 3166 code, e.g. DE.")

@@ -65,6 +65,15 @@ SYNONYMS: Mapping[str, str] = {
         "Children | Kids | Number of children | Children in household | Kinder | Anzahl Kinder | "
         "Kinder im Haushalt | Enfants | Nombre d'enfants | Hijos | Número de hijos"
     ),
+    "address_line1": (
+        "Street | Street address | Address | Address 1 | Address line 1 | Straße | Strasse | "
+        "Straße und Hausnummer | Adresse | Anschrift | Rue | Adresse postale | Dirección | Calle | "
+        "Dirección postal"
+    ),
+    "address_line2": (
+        "Address 2 | Address line 2 | Street 2 | Adresszusatz | Adresse 2 | Complément d'adresse | "
+        "Dirección 2 | Dirección línea 2"
+    ),
     "city": "Town | Locality | Ort | Stadt | Wohnort | Ville | Localité | Ciudad | Localidad",
     "region": "State | Province | County | Bundesland | Région | Département | Provincia | Región",
     "country": "Country code | Land | Pays | País",
