@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "apps.contacts",
     "apps.segments",
     "apps.personas",
+    "apps.approvals",
+    "apps.campaigns",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +180,17 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ensemble <no-reply@ensemble.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Campaign channels -----------------------------------------------------------------------------
+# Text messages go through a backend like Django's email backends: console (default), file, locmem.
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.core.sms.ConsoleSmsBackend")
+SMS_FILE_PATH = Path(env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms")))
+# Messages per minute a channel item sends when it names no throttle of its own.
+CHANNEL_THROTTLE_PER_MINUTE = {
+    "email": env.int("EMAIL_THROTTLE_PER_MINUTE", default=6000),
+    "sms": env.int("SMS_THROTTLE_PER_MINUTE", default=600),
+    "webhook": env.int("WEBHOOK_THROTTLE_PER_MINUTE", default=1200),
+}
+
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -267,6 +280,9 @@ SPECTACULAR_SETTINGS = {
         "MaritalStatusEnum": "apps.contacts.choices.MaritalStatus",
         "HouseholdIncomeBandEnum": "apps.contacts.choices.IncomeBand",
         "EducationLevelEnum": "apps.contacts.choices.EducationLevel",
+        # Campaigns: the channel item's channel and status (other models have a `status` too).
+        "ChannelEnum": "apps.campaigns.choices.ChannelKind",
+        "ChannelItemStatusEnum": "apps.campaigns.choices.ItemStatus",
     },
     # Interactive docs work offline: Swagger UI is served from drf-spectacular-sidecar, no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -57,6 +57,15 @@ def _media_in_a_temporary_folder(settings, tmp_path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _text_messages_in_memory(settings) -> None:
+    """Like Django's test email outbox: texts land in `apps.core.sms.outbox`, empty for each test."""
+    from apps.core import sms
+
+    settings.SMS_BACKEND = "apps.core.sms.LocmemSmsBackend"
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     from django.core.cache import cache
 
