@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from apps.campaigns import api as campaigns_api
 from apps.contacts.api import contacts as contacts_api
 from apps.contacts.api import import_presets as import_presets_api
 from apps.contacts.api import imports as imports_api
@@ -23,6 +24,8 @@ router.register("imports", imports_api.ImportJobViewSet, basename="import")
 router.register("import-presets", import_presets_api.ImportPresetViewSet, basename="import-preset")
 router.register("segments", segments_api.SegmentViewSet, basename="segment")
 router.register("personas", personas_api.PersonaViewSet, basename="persona")
+router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
+router.register("channel-items", campaigns_api.ChannelItemViewSet, basename="channel-item")
 
 app_name = "api"
 urlpatterns = [
