@@ -19,6 +19,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/contacts/", include("apps.contacts.urls")),
     path("w/<slug:workspace_slug>/segments/", include("apps.segments.urls")),
     path("w/<slug:workspace_slug>/personas/", include("apps.personas.urls")),
+    path("w/<slug:workspace_slug>/campaigns/", include("apps.campaigns.urls")),
     path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

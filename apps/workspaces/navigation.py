@@ -24,7 +24,7 @@ SECTIONS: tuple[NavSection, ...] = (
     NavSection(_("Personas"), "personas:list", ("personas:",)),
     NavSection(_("Segments"), "segments:list", ("segments:",)),
     NavSection(_("Contacts"), "contacts:list", ("contacts:",)),
-    NavSection(_("Campaigns"), None),
+    NavSection(_("Campaigns"), "campaigns:list", ("campaigns:",)),
     NavSection(_("Calendar"), None),
     NavSection(_("KPIs"), None),
     NavSection(
