@@ -71,10 +71,12 @@ def _demo_contacts(workspace: Workspace) -> None:
     """Customers with tags for the contact pages, once: a workspace that has contacts keeps its own."""
     # Imported here: contacts build on workspaces, never the other way round at import time.
     from apps.contacts.models import Contact
-    from apps.contacts.seeding import contacts_seed
+    from apps.contacts.seeding import contacts_seed, contacts_seed_addresses
 
     if not Contact.objects.filter(workspace=workspace).exists():
         contacts_seed(workspace=workspace, count=DEMO_CONTACTS, seed=2026)
+    else:  # seeded before contacts had street addresses: the direct-mail export needs them
+        contacts_seed_addresses(workspace=workspace, seed=2026)
 
 
 # Segments for the demo contacts, in the words marketers use (DOMAIN.md). Rules name the seeded tags.
@@ -303,4 +305,8 @@ def seed_demo() -> list[tuple[DemoPerson, str]]:
     _demo_contacts(acme)
     _demo_segments(acme)
     _demo_personas(acme)
+    # Imported here, like the others: campaigns build on workspaces, never the other way round.
+    from apps.campaigns.demo import demo_campaigns
+
+    demo_campaigns(workspace=acme)
     return [(p, "acme, summit" if p is ACME_PEOPLE[0] else "acme") for p in ACME_PEOPLE]
