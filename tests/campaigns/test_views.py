@@ -387,6 +387,7 @@ def test_direct_mail_counts_addresses_and_exports_them(
     body = b"".join(response.streaming_content).decode()
 
     assert "1 of 2 contacts in the audience have a postal address." in page
+    assert "2 contacts in the audience now." in page
     assert response["Content-Disposition"] == 'attachment; filename="spring-postcard-addresses.csv"'
     assert body.splitlines()[1] == "Anna,Schmidt,Torstraße 1,,10119,Berlin,,DE"
     assert "Köln" not in body

@@ -220,3 +220,15 @@ def test_personas_are_live_in_the_navigation(owner_client: Client, cast: Cast) -
     page = _page(owner_client.get(BASE))
 
     assert 'href="/w/acme/personas/"' in page
+
+
+def test_a_persona_page_lists_the_campaigns_addressing_it(owner_client: Client, cast: Cast) -> None:
+    from apps.campaigns import services as campaign_services
+
+    persona = make_persona(cast)
+    campaign_services.campaign_create(workspace=cast.workspace, name="Spring launch", personas=[persona])
+
+    page = owner_client.get(f"/w/{cast.workspace.slug}/personas/{persona.id}/").content.decode()
+
+    assert "Campaigns addressing this persona" in page
+    assert "Spring launch" in page

@@ -84,6 +84,7 @@ def detail_context(request: WorkspaceHttpRequest, item: ChannelItem) -> dict[str
     context: dict[str, Any] = {
         "item": item,
         "campaign": item.campaign,
+        "audience_count": selectors.item_audience_count(item=item),
         "preview": preview_context(item, contact),
         "checklist": checklist,
         "due": _due(item),
