@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.personas",
     "apps.approvals",
     "apps.campaigns",
+    "apps.delivery",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,20 @@ CHANNEL_THROTTLE_PER_MINUTE = {
     "sms": env.int("SMS_THROTTLE_PER_MINUTE", default=600),
     "webhook": env.int("WEBHOOK_THROTTLE_PER_MINUTE", default=1200),
 }
+# Inbound texts (STOP/START) arrive at /d/sms/inbound/<workspace>/ signed with HMAC-SHA256 of the raw
+# body under this secret (header X-Ensemble-Signature). Empty: the endpoint answers 503.
+SMS_INBOUND_SECRET = env.str("SMS_INBOUND_SECRET", default="")
+# The mailbox of each email's List-Unsubscribe mailto: the token goes in as "+<token>" before the @.
+# Empty: unsubscribe@<the domain of the item's from address>.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Webhooks never connect to loopback, private, link-local, reserved or multicast addresses (checked
+# at connect time) unless this is on: for tests against a local server only.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# The generic JSON-over-HTTPS SMS provider (SMS_BACKEND=apps.delivery.channels.sms.HttpSmsBackend).
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+SMS_HTTP_FROM = env.str("SMS_HTTP_FROM", default="")
+SMS_HTTP_ALLOW_PRIVATE_ADDRESSES = env.bool("SMS_HTTP_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -218,7 +233,20 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.record_heartbeat", "schedule": 60.0},
     "refresh-contact-ages": {"task": "contacts.refresh_ages", "schedule": 24 * 60 * 60.0},
     "purge-import-files": {"task": "contacts.purge_import_files", "schedule": 24 * 60 * 60.0},
+    # The delivery engine's wake-up call: launch due items, sweep, wake workers.
+    "delivery-tick": {"task": "delivery.tick", "schedule": env.float("DELIVERY_TICK_SECONDS", default=60.0)},
 }
+# Delivery engine: batches, retries, the sweeper's patience, auto-pause.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
+DELIVERY_PARALLEL_TASKS = env.int("DELIVERY_PARALLEL_TASKS", default=2)
+DELIVERY_TASK_SECONDS = env.float("DELIVERY_TASK_SECONDS", default=55.0)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=60.0)
+DELIVERY_RETRY_CAP_SECONDS = env.float("DELIVERY_RETRY_CAP_SECONDS", default=6 * 3600.0)
+DELIVERY_CLAIM_TIMEOUT_SECONDS = env.float("DELIVERY_CLAIM_TIMEOUT_SECONDS", default=300.0)
+DELIVERY_SENDING_TIMEOUT_SECONDS = env.float("DELIVERY_SENDING_TIMEOUT_SECONDS", default=300.0)
+DELIVERY_PAUSE_ERROR_RATE = env.float("DELIVERY_PAUSE_ERROR_RATE", default=0.5)
+DELIVERY_PAUSE_MIN_ATTEMPTS = env.int("DELIVERY_PAUSE_MIN_ATTEMPTS", default=20)
 
 # --- REST API ------------------------------------------------------------------------------------
 # The largest request body Django reads. Its 2.5 MB default is below a bulk upsert of 10,000 contacts

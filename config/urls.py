@@ -21,6 +21,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/personas/", include("apps.personas.urls")),
     path("w/<slug:workspace_slug>/campaigns/", include("apps.campaigns.urls")),
     path("w/<slug:workspace_slug>/", include("apps.workspaces.urls")),
+    path("d/", include("apps.delivery.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -34,6 +34,8 @@ from apps.campaigns.rendering import render_for
 from apps.campaigns.sms_text import SmsInfo, sms_info
 from apps.core.roles import Role
 from apps.core.scoping import get_scoped_or_404, scoped
+from apps.delivery import selectors as delivery_selectors
+from apps.delivery.api import DeliveryCountsSerializer, DeliveryQuerySerializer, DeliverySerializer
 from apps.personas.models import Persona
 from apps.segments.models import Segment
 from apps.workspaces.models import Team
@@ -153,6 +155,7 @@ class ChannelItemSerializer(serializers.ModelSerializer[ChannelItem]):
     send_at = serializers.SerializerMethodField()
     sms = serializers.SerializerMethodField()
     scheduled_by = serializers.EmailField(source="scheduled_by.email", read_only=True, default=None)
+    delivery_counts = serializers.SerializerMethodField()
 
     class Meta:
         model = ChannelItem
@@ -161,8 +164,8 @@ class ChannelItemSerializer(serializers.ModelSerializer[ChannelItem]):
             "from_name", "from_email", "reply_to", "sms_text", "sms", "webhook_url", "payload",
             "segments", "exclusions", "send_at", "timing", "status", "content", "placement", "budget",
             "starts_on", "ends_on", "owner_team", "quiet_hours_start", "quiet_hours_end",
-            "throttle_per_minute", "scheduled_at", "scheduled_by", "launched_at", "version",
-            "created_at", "updated_at",
+            "throttle_per_minute", "scheduled_at", "scheduled_by", "launched_at", "delivery_counts",
+            "version", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = (
             "id", "timing", "status", "scheduled_at", "launched_at", "version", "created_at", "updated_at",
@@ -187,6 +190,19 @@ class ChannelItemSerializer(serializers.ModelSerializer[ChannelItem]):
     @extend_schema_field(SmsInfoSerializer(allow_null=True, help_text="Length and parts of an SMS item."))
     def get_sms(self, item: ChannelItem) -> dict[str, Any] | None:
         return _sms(sms_info(item.sms_text)) if item.channel == ChannelKind.SMS else None
+
+    @extend_schema_field(
+        DeliveryCountsSerializer(
+            allow_null=True,
+            help_text="The delivery ledger by outcome, on one item (`GET /api/v1/channel-items/{id}/` "
+            "and the actions' answers) of email, SMS and webhook channels; all zeros until the item "
+            "launches. Null in lists (a count per item would cost a query each) and for planned channels.",
+        )
+    )
+    def get_delivery_counts(self, item: ChannelItem) -> dict[str, Any] | None:
+        if not item.is_sent or isinstance(self.parent, serializers.ListSerializer):
+            return None
+        return dict(DeliveryCountsSerializer(delivery_selectors.delivery_counts(item=item)).data)
 
 
 class WallClockDateTimeField(serializers.DateTimeField):
@@ -630,6 +646,28 @@ class ChannelItemViewSet(_CampaignsViewSet):
         serializer.is_valid(raise_exception=True)
         result = services.result_add(item=item, actor=api_user(request), **serializer.validated_data)
         return Response(ChannelResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[DeliveryQuerySerializer],
+        responses=DeliverySerializer(many=True),
+        description="The item's recipients from its delivery ledger, most recently changed first: "
+        "status, exclusion reason, attempts and the next retry, the provider's id and the last error, "
+        "and the segments each qualified through. Filter by `status` and `reason`. Empty before the "
+        "item launches.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        query = DeliveryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = delivery_selectors.delivery_list(item=item, **query.validated_data)
+        context = {
+            **self.get_serializer_context(),
+            "segment_ids": delivery_selectors.launch_segment_ids(item=item),
+        }
+        page = self.paginate_queryset(rows)
+        data = DeliverySerializer(rows if page is None else page, many=True, context=context).data
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     @extend_schema(parameters=[RESULT_PARAMETER], responses={204: None}, description="Delete one result.")
     @action(detail=True, methods=["delete"], url_path=r"results/(?P<result_id>[0-9]+)", url_name="result")

@@ -148,6 +148,7 @@ class ChannelItem(WorkspaceScopedModel):
     cleared_hash = models.CharField(max_length=64, blank=True, editable=False)
     launched_at = models.DateTimeField(null=True, blank=True, editable=False)
     paused_from = models.CharField(max_length=9, blank=True, editable=False)
+    pause_reason = models.CharField(max_length=300, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_by = models.ForeignKey(

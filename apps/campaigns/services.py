@@ -575,6 +575,7 @@ def item_pause(*, item: ChannelItem, actor: User | None = None) -> ChannelItem:
             % {"status": item.get_status_display().lower()}
         )
     item.paused_from, item.status = item.status, ItemStatus.PAUSED
+    item.pause_reason = _("Paused by %(who)s.") % {"who": actor.email} if actor is not None else ""
     item.version += 1
     item.save()
     return item
@@ -605,7 +606,7 @@ def item_resume(*, item: ChannelItem, actor: User | None, actor_role: str) -> Ch
     ):
         if not clearance:
             raise SignOffRequired(clearance)
-    item.status, item.paused_from = item.paused_from or ItemStatus.SCHEDULED, ""
+    item.status, item.paused_from, item.pause_reason = item.paused_from or ItemStatus.SCHEDULED, "", ""
     item.version += 1
     item.save()
     return item

@@ -42,6 +42,8 @@ class EducationLevel(models.TextChoices):
 
 class Consent(models.TextChoices):
     OPTED_IN = "opted_in", _("Opted in")
+    # Signed up, but has not yet clicked the confirmation link (double opt-in): not sendable.
+    PENDING = "pending", _("Double opt-in pending")
     UNKNOWN = "unknown", _("Unknown")
     OPTED_OUT = "opted_out", _("Opted out")
 

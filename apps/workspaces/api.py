@@ -30,6 +30,8 @@ class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
             "default_phone_region",
             "currency",
             "postal_address",
+            "contact_pressure_limit",
+            "contact_pressure_days",
             "created_at",
         )
         read_only_fields = ("id", "slug", "created_at")

@@ -43,6 +43,8 @@ class WorkspaceSettingsForm(forms.ModelForm[Workspace]):
             "default_sender_name",
             "default_sender_email",
             "postal_address",
+            "contact_pressure_limit",
+            "contact_pressure_days",
         )
         widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -67,6 +67,22 @@ class Workspace(TimeStampedModel):
         _("postal address"),
         blank=True,
         help_text=_("Printed in every marketing email footer, as anti-spam laws require."),
+    )
+    # Contact pressure: omnichannel must never mean spam. Empty limit: no cap.
+    contact_pressure_limit = models.PositiveSmallIntegerField(
+        _("marketing messages per contact"),
+        null=True,
+        blank=True,
+        default=3,
+        help_text=_(
+            "At most this many marketing messages reach one contact, across all channels, within the "
+            "days below. Empty: no cap."
+        ),
+    )
+    contact_pressure_days = models.PositiveSmallIntegerField(
+        _("contact pressure window (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
 
     class Meta:

@@ -57,6 +57,8 @@ def workspace_update(*, workspace: Workspace, **fields: str) -> Workspace:
         "default_sender_name",
         "default_sender_email",
         "postal_address",
+        "contact_pressure_limit",
+        "contact_pressure_days",
     }
     unknown = set(fields) - allowed
     if unknown:

@@ -31,6 +31,7 @@ API: list[ScopedRoute] = [
     ScopedRoute("api:channel-item-preview", _pk("email_item"), methods=("get", "post")),
     ScopedRoute("api:channel-item-audience", _pk("sms_item")),
     ScopedRoute("api:channel-item-addresses", _pk("mail_item")),
+    ScopedRoute("api:channel-item-deliveries", _pk("email_item")),
     ScopedRoute("api:channel-item-results", _pk("social_item"), methods=("get", "post")),
     ScopedRoute(
         "api:channel-item-result",

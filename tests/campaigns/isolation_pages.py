@@ -25,6 +25,8 @@ PAGES: list[ScopedRoute] = [
     ScopedRoute("campaigns:item-delete", EMAIL, methods=("post",)),
     ScopedRoute("campaigns:item-render", EMAIL),
     ScopedRoute("campaigns:item-test-send", SMS, methods=("post",)),
+    ScopedRoute("campaigns:item-progress", EMAIL),
+    ScopedRoute("campaigns:item-deliveries", EMAIL),
     ScopedRoute("campaigns:item-schedule", EMAIL, methods=("post",)),
     ScopedRoute("campaigns:item-send-now", EMAIL, methods=("post",)),
     ScopedRoute("campaigns:item-pause", EMAIL, methods=("post",)),

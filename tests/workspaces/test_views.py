@@ -175,12 +175,15 @@ def test_only_admins_change_workspace_settings(
         "default_phone_region": "FR",
         "currency": "EUR",
         "postal_address": "1 Rue de la Paix, Paris",
+        "contact_pressure_limit": "2",
+        "contact_pressure_days": "14",
     }
 
     assert member_client.post("/w/acme/settings/", data).status_code == 403
     assert owner_client.post("/w/acme/settings/", data).status_code == 302
     cast.workspace.refresh_from_db()
     assert cast.workspace.time_zone == "Europe/Paris"
+    assert (cast.workspace.contact_pressure_limit, cast.workspace.contact_pressure_days) == (2, 14)
 
 
 def test_api_token_key_is_shown_once_and_only_its_hash_is_stored(owner_client: Client, cast: Cast) -> None:

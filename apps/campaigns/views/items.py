@@ -1,6 +1,6 @@
 """A channel item's page: its preview as any contact, test sends, the schedule checklist, the
 scheduling panel and the state buttons; the address list of a direct mailing; results of planned
-channels. The sending progress and the delivery log come with the delivery engine."""
+channels; the sending progress (polled while sending) and the per-recipient delivery log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.text import slugify
@@ -25,9 +26,12 @@ from apps.campaigns.views.editing import chosen_contact, preview_context, search
 from apps.core.http import WorkspaceHttpRequest, render_page
 from apps.core.roles import Role
 from apps.core.scoping import get_scoped_or_404
+from apps.delivery import selectors as delivery_selectors
+from apps.delivery.choices import DeliveryStatus, ExclusionReason
 from apps.workspaces.decorators import workspace_view
 
 LIVE = (ItemStatus.SCHEDULED, ItemStatus.SENDING, ItemStatus.PAUSED)
+DELIVERIES_PER_PAGE = 50
 
 
 def _label(name: str) -> str:
@@ -102,11 +106,23 @@ def detail_context(request: WorkspaceHttpRequest, item: ChannelItem) -> dict[str
     }
     if item.channel == ChannelKind.DIRECT_MAIL:
         context["addresses"] = selectors.direct_mail_counts(item=item)
+    if delivery_selectors.shows_progress(item=item):
+        context |= progress_context(item)
     if not item.is_sent:
         context["results"] = list(selectors.item_results(item=item))
         context["totals"] = selectors.result_totals(item=item)
         context["result_form"] = ResultForm()
     return context
+
+
+def progress_context(item: ChannelItem) -> dict[str, Any]:
+    """The progress block: the ledger's counts; it polls itself while the item is sending."""
+    return {
+        "item": item,
+        "counts": delivery_selectors.delivery_counts(item=item),
+        "polling": item.status == ItemStatus.SENDING,
+        "show_progress": True,
+    }
 
 
 def _schedule_initial(item: ChannelItem) -> dict[str, Any]:
@@ -146,6 +162,53 @@ def item_render(request: WorkspaceHttpRequest, item_id: int) -> HttpResponse:
     return render_page(
         request, "campaigns/item_detail.html", {"preview": preview_context(item, contact)}, partial="preview"
     )
+
+
+@workspace_view()
+@require_GET
+def item_progress(request: WorkspaceHttpRequest, item_id: int) -> HttpResponse:
+    """htmx: the progress block alone, every 2 s while sending (without JavaScript: the page)."""
+    item = selectors.item_get(workspace=request.workspace, item_id=item_id)
+    if not request.htmx:
+        return redirect(_back(request, item))
+    if not delivery_selectors.shows_progress(item=item):
+        raise Http404(_("This item has no sending progress."))
+    response = render_page(request, "delivery/progress.html", progress_context(item))
+    if request.GET.get("seen", item.status) != item.status:
+        response["HX-Refresh"] = "true"  # sent, paused or cancelled since: the page's buttons change too
+    return response
+
+
+def _choice(raw: str | None, choices: type[DeliveryStatus] | type[ExclusionReason]) -> str:
+    return raw if raw in choices.values else ""
+
+
+@workspace_view()
+@require_GET
+def item_deliveries(request: WorkspaceHttpRequest, item_id: int) -> HttpResponse:
+    """The per-recipient delivery log, 50 a page, by status and exclusion reason. Viewers see it:
+    they see the contacts' addresses already."""
+    item = selectors.item_get(workspace=request.workspace, item_id=item_id)
+    if not item.is_sent:
+        raise Http404(_("Only email, SMS and webhook items have a delivery log."))
+    status = _choice(request.GET.get("status"), DeliveryStatus)
+    reason = _choice(request.GET.get("reason"), ExclusionReason)
+    rows = delivery_selectors.delivery_list(item=item, status=status or None, reason=reason or None)
+    page = Paginator(rows, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    filters = "&".join(f"{name}={value}" for name, value in (("status", status), ("reason", reason)) if value)
+    context = {
+        "item": item,
+        "campaign": item.campaign,
+        "page": page,
+        "status": status,
+        "reason": reason,
+        "filters": filters,
+        "statuses": DeliveryStatus.choices,
+        "reasons": ExclusionReason.choices,
+        "log_url": url(request, "item-deliveries", item_id=item.id),
+        "zone_name": request.workspace.time_zone,
+    }
+    return render_page(request, "delivery/log.html", context, partial="rows")
 
 
 @workspace_view(Role.EDITOR)
