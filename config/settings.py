@@ -8,6 +8,7 @@ broker under ``var/``, so ``make run`` needs no external service. ``DATABASE_URL
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -178,6 +179,13 @@ MEDIA_URL = "/media/"
 
 # --- Email ----------------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# A real email service provider through django-anymail, e.g. EMAIL_BACKEND=anymail.backends.mailgun.EmailBackend
+# with ANYMAIL_MAILGUN_API_KEY=...: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"].
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items() if name.startswith("ANYMAIL_")
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ensemble <no-reply@ensemble.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -474,3 +474,16 @@ def test_a_viewer_cannot_post(
 
 def test_an_outsider_gets_not_found(outsider_client: Client, email_item: ChannelItem) -> None:
     assert outsider_client.get(_item(email_item)).status_code == 404
+
+
+def test_the_due_time_shows_in_the_workspaces_time_zone(
+    owner_client: Client, cast: Cast, email_item: ChannelItem
+) -> None:
+    services.item_schedule(
+        item=email_item, actor=cast.owner, actor_role=Role.ADMIN, timing="at",
+        send_at=dt.datetime(2030, 1, 15, 9, 30, tzinfo=dt.UTC),
+    )  # fmt: skip
+
+    page = _page(owner_client.get(_item(email_item)))
+
+    assert "15 Jan 2030 10:30" in page  # Berlin is UTC+1 in January

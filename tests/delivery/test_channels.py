@@ -239,6 +239,26 @@ def test_locmem_backend_receives_the_message(newsletter: ChannelItem, to_anna: D
     assert 'width="1" height="1"' in sent.alternatives[0].content
 
 
+def test_an_email_service_provider_through_anymail_gets_the_same_message(
+    newsletter: ChannelItem, to_anna: Delivery, settings
+) -> None:
+    """django-anymail's test backend goes through an ESP backend's whole payload building."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    sender = sender_for(newsletter, custom_keys=())
+    sender.open()
+    sender.send(to_anna, to_anna.contact)
+    sender.close()
+
+    [sent] = mail.outbox
+    params = sent.anymail_test_params
+    assert params["subject"] == "Anna, spring is here"
+    assert [str(to) for to in params["to"]] == ["anna@example.com"]
+    assert params["extra_headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert params["extra_headers"]["Message-ID"] == f"<d{to_anna.id}.i{newsletter.id}@acme.example>"
+    assert "Unsubscribe:" in params["text_body"]
+    assert 'width="1" height="1"' in params["html_body"]
+
+
 def test_file_backend_writes_parseable_bytes(
     newsletter: ChannelItem, to_anna: Delivery, settings, tmp_path
 ) -> None:

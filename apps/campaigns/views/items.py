@@ -43,7 +43,8 @@ def _label(name: str) -> str:
 def _in_zone(moment: dt.datetime | None, item: ChannelItem) -> dt.datetime | None:
     if moment is None:
         return None
-    return moment.astimezone(scheduling.zone(item.workspace.time_zone, fallback="UTC"))
+    # Naive wall-clock time: the template's date filter would convert an aware value back to UTC.
+    return scheduling.utc_to_wall(moment, scheduling.zone(item.workspace.time_zone, fallback="UTC"))
 
 
 def _due(item: ChannelItem) -> dict[str, Any]:
