@@ -1,6 +1,6 @@
 """The ledger in the API: the serializers of `GET /api/v1/channel-items/{id}/deliveries/` and of
 `delivery_counts` on a channel item. The action itself lives on the channel item viewset
-(`apps/campaigns/api.py`): an item's recipients are read through the item, which is scoped."""
+(`apps/campaigns/api/items.py`): an item's recipients are read through the item, which is scoped."""
 
 from __future__ import annotations
 
