@@ -253,19 +253,17 @@ def _exclude_duplicate_addresses(item: ChannelItem) -> None:
 
 
 def _exclude_contact_pressure(item: ChannelItem, now: dt.datetime) -> None:
-    """Omnichannel never means spam: a contact sent the workspace's cap of marketing messages
-    within its window (across all channels) is left out of this one."""
+    """Omnichannel never means spam: a contact with the workspace's cap of marketing messages
+    within its window, across all channels, is left out of this one. Messages still on their way
+    for other items count too, so two items launched in the same minute don't both pass."""
     workspace = item.workspace
     if not workspace.contact_pressure_limit:
         return
     since = now - dt.timedelta(days=workspace.contact_pressure_days)
     recent = (
-        Delivery.objects.filter(
-            workspace_id=workspace.id,
-            contact_id=OuterRef("contact_id"),
-            status=DeliveryStatus.SENT,
-            sent_at__gte=since,
-        )
+        Delivery.objects.filter(workspace_id=workspace.id, contact_id=OuterRef("contact_id"))
+        .filter(Q(status=DeliveryStatus.SENT, sent_at__gte=since) | Q(status__in=OPEN))
+        .exclude(item_id=item.id)
         .order_by()
         .values("contact_id")
         .annotate(total=Count("id"))

@@ -259,6 +259,9 @@ def test_contact_pressure_leaves_out_who_had_enough_messages_lately(
     Delivery.objects.filter(item=earlier, contact=newsletter["anna"]).update(
         status=DeliveryStatus.SENT, sent_at=NOW
     )
+    Delivery.objects.filter(item=earlier, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED
+    )
     other = campaign_services.campaign_create(workspace=cast.workspace, name="Summer")
     item = _schedule(cast, _email(other))
 
@@ -560,3 +563,18 @@ def test_the_tick_launches_sweeps_and_wakes_workers(
     assert sorted(sender.sent) == ["anna@example.com", "ben@example.com"]  # eager tasks in tests
     item.refresh_from_db()
     assert item.status == ItemStatus.SENT
+
+
+def test_contact_pressure_counts_messages_still_queued_for_another_item(
+    cast: Cast, campaign: Campaign, newsletter: dict[str, Contact]
+) -> None:
+    cast.workspace.contact_pressure_limit = 1
+    cast.workspace.save()
+    first = _schedule(cast, _email(campaign))
+    other = campaign_services.campaign_create(workspace=cast.workspace, name="Summer")
+    second = _schedule(cast, _email(other))
+
+    engine.launch_due_items(now=NOW)  # both in the same tick
+
+    assert _by_first_name(first)["Anna"].status == DeliveryStatus.PENDING
+    assert _by_first_name(second)["Anna"].reason == ExclusionReason.CONTACT_PRESSURE
