@@ -147,3 +147,48 @@ def member_api(cast: Cast) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
+
+
+def _token_client(membership: Membership) -> APIClient:
+    _, key = issue_token(membership=membership)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def _logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_membership(cast: Cast) -> Membership:
+    """A viewer of workspace A, beside the standing cast."""
+    return MembershipFactory(workspace=cast.workspace, role=Role.VIEWER)
+
+
+@pytest.fixture
+def viewer_client(viewer_membership: Membership) -> Client:
+    return _logged_in(viewer_membership.user)
+
+
+@pytest.fixture
+def viewer_api(viewer_membership: Membership) -> APIClient:
+    return _token_client(viewer_membership)
+
+
+@pytest.fixture
+def approver_membership(cast: Cast) -> Membership:
+    """An approver of workspace A: signs off (schedules) content."""
+    return MembershipFactory(workspace=cast.workspace, role=Role.APPROVER)
+
+
+@pytest.fixture
+def approver_client(approver_membership: Membership) -> Client:
+    return _logged_in(approver_membership.user)
+
+
+@pytest.fixture
+def approver_api(approver_membership: Membership) -> APIClient:
+    return _token_client(approver_membership)

@@ -1,22 +1,19 @@
-"""Fixtures of the campaign tests: a segment with contacts, a campaign, a viewer and an approver."""
+"""Fixtures of the campaign tests: a segment with contacts, a campaign, an email item (viewers and
+approvers come from tests/conftest.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from apps.campaigns import services
 from apps.campaigns.models import Campaign, ChannelItem
 from apps.contacts.models import Contact
-from apps.core.roles import Role
 from apps.segments import services as segment_services
 from apps.segments.models import Segment
-from apps.workspaces.models import Membership
 from tests.conftest import Cast
-from tests.factories import ContactFactory, MembershipFactory, TagFactory, issue_token
+from tests.factories import ContactFactory, TagFactory
 
 
 @dataclass
@@ -79,44 +76,3 @@ def email_item(campaign: Campaign, audience: Audience) -> ChannelItem:
         segments=[audience.segment],
         exclusions=[audience.exclusion],
     )
-
-
-@pytest.fixture
-def approver_membership(cast: Cast) -> Membership:
-    return MembershipFactory(workspace=cast.workspace, role=Role.APPROVER)
-
-
-@pytest.fixture
-def viewer_membership(cast: Cast) -> Membership:
-    return MembershipFactory(workspace=cast.workspace, role=Role.VIEWER)
-
-
-def _api(membership: Membership) -> APIClient:
-    _, key = issue_token(membership=membership)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
-@pytest.fixture
-def approver_api(approver_membership: Membership) -> APIClient:
-    return _api(approver_membership)
-
-
-@pytest.fixture
-def viewer_api(viewer_membership: Membership) -> APIClient:
-    return _api(viewer_membership)
-
-
-@pytest.fixture
-def approver_client(approver_membership: Membership) -> Client:
-    client = Client()
-    client.force_login(approver_membership.user)
-    return client
-
-
-@pytest.fixture
-def viewer_client(viewer_membership: Membership) -> Client:
-    client = Client()
-    client.force_login(viewer_membership.user)
-    return client

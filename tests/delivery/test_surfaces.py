@@ -18,13 +18,12 @@ from apps.campaigns import services as campaign_services
 from apps.campaigns.choices import ItemStatus
 from apps.campaigns.models import Campaign, ChannelItem
 from apps.contacts.models import Contact
-from apps.core.roles import Role
 from apps.delivery import selectors
 from apps.delivery.choices import DeliveryStatus, ExclusionReason
 from apps.delivery.models import Delivery, Event, Launch, TokenBucket
 from apps.workspaces.models import Workspace
 from tests.conftest import Cast
-from tests.factories import ContactFactory, MembershipFactory, issue_token
+from tests.factories import ContactFactory, issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -95,21 +94,6 @@ def _ledger(item: ChannelItem, rows: list[tuple[str, str, int]] = LEDGER, **extr
 @pytest.fixture
 def item(cast: Cast) -> ChannelItem:
     return _email(_campaign(cast.workspace))
-
-
-@pytest.fixture
-def viewer(cast: Cast) -> Client:
-    client = Client()
-    client.force_login(MembershipFactory(workspace=cast.workspace, role=Role.VIEWER).user)
-    return client
-
-
-@pytest.fixture
-def viewer_api(cast: Cast) -> APIClient:
-    _, key = issue_token(membership=MembershipFactory(workspace=cast.workspace, role=Role.VIEWER))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
 
 
 def _page(item: ChannelItem, suffix: str = "") -> str:
@@ -321,12 +305,12 @@ def test_an_htmx_filter_gets_only_the_rows(owner_client: Client, item: ChannelIt
     assert fragment.lstrip().startswith('<div id="delivery-rows">')
 
 
-def test_a_viewer_sees_the_progress_and_the_log(viewer: Client, item: ChannelItem) -> None:
+def test_a_viewer_sees_the_progress_and_the_log(viewer_client: Client, item: ChannelItem) -> None:
     _ledger(item, [(DeliveryStatus.SENT, "", 1)])
 
-    assert 'id="delivery-progress"' in _html(viewer.get(_page(item)))
-    assert viewer.get(_page(item, "progress/"), **HTMX).status_code == 200
-    assert viewer.get(_page(item, "deliveries/")).status_code == 200
+    assert 'id="delivery-progress"' in _html(viewer_client.get(_page(item)))
+    assert viewer_client.get(_page(item, "progress/"), **HTMX).status_code == 200
+    assert viewer_client.get(_page(item, "deliveries/")).status_code == 200
 
 
 def test_another_workspace_cannot_see_the_progress_or_the_log(
