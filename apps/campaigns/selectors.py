@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from apps.campaigns.choices import ChannelKind
 from apps.campaigns.models import Campaign, ChannelItem, ChannelResult
-from apps.contacts.exporting import escape_cell
+from apps.contacts.exporting import csv_stream, escape_cell
 from apps.contacts.models import Contact, CustomField
 from apps.core.scoping import get_scoped_or_404, scoped
 from apps.segments import selectors as segment_selectors
@@ -137,19 +136,14 @@ def direct_mail_counts(*, item: ChannelItem) -> AddressCounts:
     return AddressCounts(counts["total"], counts["with_address"])
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def direct_mail_csv(*, item: ChannelItem) -> Iterator[str]:
     """The print-ready address list of a direct-mail item's audience: one row per contact with a
     street address and a city, in id order, streamed a few thousand rows at a time; cells are
     escaped against spreadsheet formulas."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(ADDRESS_COLUMNS)
+    return csv_stream(ADDRESS_COLUMNS, _addresses(item))
+
+
+def _addresses(item: ChannelItem) -> Iterator[list[str]]:
     if item.channel != ChannelKind.DIRECT_MAIL or not item.segments.all():
         return
     contacts = item_audience(item=item).filter(_has_address()).order_by("id")
@@ -159,5 +153,5 @@ def direct_mail_csv(*, item: ChannelItem) -> Iterator[str]:
         if not chunk:
             return
         for row in chunk:
-            yield writer.writerow([escape_cell(str(value or "")) for value in row[1:]])
+            yield [escape_cell(str(value or "")) for value in row[1:]]
         last_id = chunk[-1][0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
@@ -79,12 +79,18 @@ class _Echo:
         return value
 
 
-def csv_lines(contacts: QuerySet[Contact], columns: Sequence[str]) -> Iterator[str]:
-    """The CSV as lines, for a StreamingHttpResponse. Starts with a BOM so Excel reads UTF-8."""
+def csv_stream(header: Sequence[str], data: Iterable[Sequence[str]]) -> Iterator[str]:
+    """CSV lines for a StreamingHttpResponse, written as they are read. Starts with a BOM so Excel
+    reads UTF-8; cells are the caller's to escape (`escape_cell`)."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(list(columns))
-    for row in rows(contacts, columns):
+    yield "\ufeff" + writer.writerow(list(header))
+    for row in data:
         yield writer.writerow(row)
+
+
+def csv_lines(contacts: QuerySet[Contact], columns: Sequence[str]) -> Iterator[str]:
+    """The contacts as CSV lines."""
+    return csv_stream(columns, rows(contacts, columns))
 
 
 def _xlsx_value(value: Any) -> Any:
