@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,13 +102,34 @@ def item_audience_count(*, item: ChannelItem) -> int:
 
 
 def preview_contact(*, item: ChannelItem, contact_id: int | None = None) -> Contact | None:
+    """The contact a saved item's preview renders as (see `audience_preview_contact`)."""
+    return audience_preview_contact(
+        workspace=item.workspace,
+        segments=list(item.segments.all()),
+        exclusions=list(item.exclusions.all()),
+        contact_id=contact_id,
+    )
+
+
+def audience_preview_contact(
+    *,
+    workspace: Workspace,
+    segments: Sequence[Segment],
+    exclusions: Sequence[Segment],
+    contact_id: int | None = None,
+) -> Contact | None:
     """The contact a preview renders as: the one asked for (any contact of the workspace), else the
-    newest in the item's audience, else the newest contact of the workspace."""
-    contacts = scoped(Contact.objects.all(), workspace=item.workspace)
+    newest in the audience, else the newest contact of the workspace. Unsaved copy in the editor
+    passes the segments chosen in its form."""
+    contacts = scoped(Contact.objects.all(), workspace=workspace)
     if contact_id is not None:
         return contacts.filter(id=contact_id).first()
-    if item.segments.all():
-        found = item_audience(item=item).order_by("-id").first()
+    if segments:
+        found = (
+            segment_selectors.audience_contacts(workspace=workspace, include=segments, exclude=exclusions)
+            .order_by("-id")
+            .first()
+        )
         if found is not None:
             return found
     return contacts.order_by("-id").first()

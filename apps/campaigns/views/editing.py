@@ -27,7 +27,6 @@ from apps.contacts import selectors as contact_selectors
 from apps.contacts.models import Contact
 from apps.core.http import WorkspaceHttpRequest, render_page
 from apps.core.roles import Role
-from apps.segments import selectors as segment_selectors
 from apps.workspaces.decorators import workspace_view
 from apps.workspaces.models import Workspace
 
@@ -47,17 +46,11 @@ def _draft_contact(workspace: Workspace, form: ChannelItemForm, raw: str | None)
     picked = chosen_contact(workspace, raw)
     if picked is not None:
         return picked
-    segments = list(form.cleaned_data.get("segments") or [])
-    if segments:
-        exclusions = list(form.cleaned_data.get("exclusions") or [])
-        found = (
-            segment_selectors.audience_contacts(workspace=workspace, include=segments, exclude=exclusions)
-            .order_by("-id")
-            .first()
-        )
-        if found is not None:
-            return found
-    return contact_selectors.contact_list(workspace=workspace).order_by("-id").first()
+    return selectors.audience_preview_contact(
+        workspace=workspace,
+        segments=list(form.cleaned_data.get("segments") or []),
+        exclusions=list(form.cleaned_data.get("exclusions") or []),
+    )
 
 
 FIELD_LABELS = {
