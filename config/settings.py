@@ -246,6 +246,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Delivery engine: batches, retries, the sweeper's patience, auto-pause.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
+DELIVERY_SEND_LANES = env.int("DELIVERY_SEND_LANES", default=3)
 DELIVERY_PARALLEL_TASKS = env.int("DELIVERY_PARALLEL_TASKS", default=2)
 DELIVERY_TASK_SECONDS = env.float("DELIVERY_TASK_SECONDS", default=55.0)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)

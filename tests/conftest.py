@@ -33,15 +33,18 @@ def _eager_celery(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _import_writer_where_it_can_see_the_data(request: pytest.FixtureRequest, settings) -> None:
-    """PostgreSQL imports merge in a thread with its own connection, which sees committed data only:
-    tests whose data lives in the test's transaction merge in their own thread instead (the same
-    statements). Transactional tests (live server, `transaction=True`) use the thread, as in use."""
+def _threads_only_where_they_can_see_the_data(request: pytest.FixtureRequest, settings) -> None:
+    """PostgreSQL imports merge in a thread, and sends hand over in several lanes (threads), each
+    with its own connection, which sees committed data only: tests whose data lives in the test's
+    transaction run them in their own thread instead (the same statements). Transactional tests
+    (live server, `transaction=True`) use the threads, as in use."""
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
         {"live_server", "transactional_db"} & set(request.fixturenames)
     )
     settings.IMPORT_BACKGROUND_WRITER = transactional
+    if not transactional:
+        settings.DELIVERY_SEND_LANES = 1
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,11 @@
   NOTHING` that also decides, per recipient, whether they are left out and why. A second tick, a
   second beat or a repeated launch claims nothing and inserts nothing.
 - Workers claim batches (`SELECT ... FOR UPDATE SKIP LOCKED`), re-check pause, cancel, sign-off and
-  each recipient's consent and suppression, then hand messages over one by one: a row is committed
-  as `sending` before the provider call and as `sent` (or `retry_wait`, `failed`) after it. A worker
-  killed during the call leaves one row `sending`, which the sweeper marks `unknown`.
+  each recipient's consent and suppression, then hand messages over in a few lanes (threads, each
+  with its own provider and database connection), one by one per lane: a message is rendered, its
+  row committed as `sending`, the provider called, and the row committed as `sent` (or
+  `retry_wait`, `failed`). A worker killed during a call leaves at most one row `sending` per
+  lane, which the sweeper marks `unknown`.
 - One token bucket per item, in the database, throttles all workers together.
 
 The same statements run on PostgreSQL and on the embedded SQLite default (no `AT TIME ZONE`, no
@@ -21,11 +23,12 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -454,7 +457,56 @@ def deliver_batch(*, item_id: int, worker: str, now: dt.datetime | None = None) 
     result.excluded = len(excluded)
     rows = [row for row in rows if row.id not in excluded]
     contacts = Contact.objects.in_bulk([row.contact_id for row in rows])
-    sender = sender_for(item, custom_keys=campaign_selectors.custom_keys(workspace=item.workspace))
+    custom_keys = campaign_selectors.custom_keys(workspace=item.workspace)
+    lanes = _lane_count(len(rows))
+    if lanes == 1:
+        outcomes = [_send_lane(item, rows, contacts, custom_keys)]
+    else:
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="delivery-lane") as pool:
+            work = [
+                pool.submit(_threaded_lane, item, rows[lane::lanes], contacts, custom_keys)
+                for lane in range(lanes)
+            ]
+            outcomes = [done.result() for done in work]
+    result.sent = sum(outcome.sent for outcome in outcomes)
+    result.failed = sum(outcome.failed for outcome in outcomes)
+    _maybe_auto_pause(item, result)
+    return result
+
+
+def _lane_count(rows: int) -> int:
+    """Concurrent hand-overs per batch. A provider call is mostly waiting (an SMTP relay answers
+    four times per message, an HTTP API once, each a network round trip, and so does the ledger
+    write before it), so a few lanes, each with its own connection to the provider and to the
+    database, keep one process busy. SQLite allows one writer at a time: one lane there."""
+    wanted = int(_setting("DELIVERY_SEND_LANES", 1))
+    if connection.vendor != "postgresql" or wanted <= 1:
+        return 1
+    return max(1, min(wanted, rows // 20))
+
+
+def _threaded_lane(
+    item: ChannelItem,
+    rows: Sequence[Delivery],
+    contacts: dict[int, Contact],
+    custom_keys: Sequence[str],
+) -> BatchResult:
+    """A lane in its own thread, with its own database connection, closed when the lane ends."""
+    try:
+        return _send_lane(item, rows, contacts, custom_keys)
+    finally:
+        connections.close_all()
+
+
+def _send_lane(
+    item: ChannelItem,
+    rows: Sequence[Delivery],
+    contacts: dict[int, Contact],
+    custom_keys: Sequence[str],
+) -> BatchResult:
+    """Hand `rows` over one after another through one sender (one provider connection)."""
+    result = BatchResult()
+    sender = sender_for(item, custom_keys=custom_keys)
     handover = _Handover()
     sender.open()
     try:
@@ -463,7 +515,6 @@ def deliver_batch(*, item_id: int, worker: str, now: dt.datetime | None = None) 
     finally:
         handover.flush()
         sender.close()
-    _maybe_auto_pause(item, result)
     return result
 
 
@@ -477,9 +528,11 @@ def _group(reasons: dict[int, str]) -> dict[str, list[int]]:
 class _Handover:
     """The ledger writes around each provider call, one committed statement per message: the
     previous message's `sent` and the next one's `sending` go together. A message is still
-    committed as `sending` before its own provider call, so a worker killed during the call
+    committed as `sending` before its own provider call, so a lane killed during the call
     leaves exactly that row behind (the sweeper marks it `unknown`); writing the previous result
-    in the same statement halves the round trips, the engine's main cost per message."""
+    in the same statement halves the round trips, the engine's main cost per message. The next
+    message is rendered before this statement, so the time a handed-over message waits for its
+    `sent` is one round trip."""
 
     _SQL = (
         "UPDATE {table} SET "
@@ -539,11 +592,17 @@ def _deliver_one(
             status=DeliveryStatus.CANCELLED, error="The contact was erased.", updated_at=timezone.now()
         )
         return
+    try:
+        prepared = sender.prepare(row, contact)
+    except SendError as error:  # the content, before any provider call: the row is still claimed
+        result.failed += 1
+        _record_failure(item, row, error)
+        return
     if not handover.take(row.id):
         return
     row.attempts += 1
     try:
-        provider_id = sender.send(row, contact)
+        provider_id = sender.hand_over(prepared)
     except SendError as error:
         result.failed += 1
         _record_failure(item, row, error)
@@ -556,15 +615,17 @@ def _record_failure(item: ChannelItem, row: Delivery, error: SendError) -> None:
     now = timezone.now()
     message = str(error)[:500]
     max_attempts = int(_setting("DELIVERY_MAX_ATTEMPTS", 5))
+    # Still this worker's: an unsubscribe or cancel since then has the last word.
+    mine = Delivery.objects.filter(id=row.id, status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
     if error.transient and row.attempts < max_attempts:
-        Delivery.objects.filter(id=row.id).update(
+        mine.update(
             status=DeliveryStatus.RETRY_WAIT,
             next_attempt_at=now + _backoff(row.attempts),
             error=message,
             updated_at=now,
         )
         return
-    Delivery.objects.filter(id=row.id).update(status=DeliveryStatus.FAILED, error=message, updated_at=now)
+    mine.update(status=DeliveryStatus.FAILED, error=message, updated_at=now)
     if error.bounce and row.address:
         channel = _consent_channel(item)
         suppression_add(

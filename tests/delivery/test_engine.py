@@ -37,10 +37,12 @@ def _wall(*parts: int) -> dt.datetime:
 
 @dataclass
 class FakeSender:
-    """Records hand-overs; `fail` decides per contact email whether to raise."""
+    """Records hand-overs; `unrenderable` (preparing) and `fail` (the hand-over) decide per contact
+    whether to raise."""
 
     sent: list[str] = field(default_factory=list)
     fail: Callable[[Contact], SendError | None] = lambda _contact: None
+    unrenderable: Callable[[Contact], SendError | None] = lambda _contact: None
     opened: int = 0
 
     def open(self) -> None:
@@ -49,7 +51,14 @@ class FakeSender:
     def close(self) -> None:
         pass
 
-    def send(self, delivery: Delivery, contact: Contact) -> str:
+    def prepare(self, delivery: Delivery, contact: Contact) -> tuple[Delivery, Contact]:
+        error = self.unrenderable(contact)
+        if error is not None:
+            raise error
+        return delivery, contact
+
+    def hand_over(self, prepared: tuple[Delivery, Contact]) -> str:
+        delivery, contact = prepared
         error = self.fail(contact)
         if error is not None:
             raise error
@@ -386,6 +395,25 @@ def test_a_transient_error_waits_with_backoff_and_a_hard_bounce_suppresses(
     assert rows["Anna"].error == "421 try again later"
     assert rows["Ben"].status == DeliveryStatus.FAILED
     assert Suppression.objects.filter(address_hash=address_hash("email", "ben@example.com")).exists()
+
+
+def test_a_message_that_cannot_be_prepared_fails_without_reaching_the_provider(
+    cast: Cast, campaign: Campaign, newsletter: dict[str, Contact], sender: FakeSender
+) -> None:
+    item = _launched(cast, campaign)
+    sender.unrenderable = lambda contact: (
+        SendError("The subject does not compile: line 1", transient=False)
+        if contact.first_name == "Anna"
+        else None
+    )
+
+    result = engine.deliver_batch(item_id=item.id, worker="w1", now=NOW)
+
+    anna = _by_first_name(item)["Anna"]
+    assert (anna.status, anna.attempts) == (DeliveryStatus.FAILED, 0)  # never `sending`
+    assert anna.error == "The subject does not compile: line 1"
+    assert sender.sent == ["ben@example.com"]
+    assert (result.sent, result.failed) == (1, 1)
 
 
 def test_retries_stop_after_the_last_attempt(

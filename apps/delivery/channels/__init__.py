@@ -6,7 +6,7 @@ compiling merge tags, opening the SMTP connection) happens once per batch, not p
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from apps.campaigns.models import ChannelItem
@@ -25,13 +25,24 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
+    """Two steps per message, so the engine can render before it commits the row as `sending`:
+    the window in which a killed worker leaves a message handed over but not recorded holds
+    the provider call only, not the rendering too."""
+
     def open(self) -> None: ...
 
     def close(self) -> None: ...
 
-    def send(self, delivery: Delivery, contact: Contact) -> str:
-        """Render for `contact`, hand over, return the provider's id; raise SendError."""
+    def prepare(self, delivery: Delivery, contact: Contact) -> Any:
+        """Render and build the message for `contact`; raise SendError (content problems)."""
         ...
+
+    def hand_over(self, prepared: Any) -> str:
+        """Give the prepared message to the provider, return its id; raise SendError."""
+        ...
+
+    def send(self, delivery: Delivery, contact: Contact) -> str:
+        return self.hand_over(self.prepare(delivery, contact))
 
 
 def sender_for(item: ChannelItem, *, custom_keys: Collection[str]) -> Sender:

@@ -295,8 +295,10 @@ class EmailSender(Sender):
             self._quietly_close()
             self.connection = None
 
-    def send(self, delivery: Delivery, contact: Contact) -> str:
-        message = self.builder.build(delivery, contact)
+    def prepare(self, delivery: Delivery, contact: Contact) -> PrebuiltEmail:
+        return self.builder.build(delivery, contact)
+
+    def hand_over(self, message: PrebuiltEmail) -> str:
         if self.connection is None:
             self.open()
         if self._down:
@@ -304,7 +306,7 @@ class EmailSender(Sender):
         if self._broken:
             self._reconnect()
         try:
-            sent = self._hand_over(message)
+            sent = self._through_backend(message)
         except Exception as error:
             failure = smtp_error(error)
             # A refusal leaves the SMTP session usable; a dropped or timed-out one does not.
@@ -319,7 +321,7 @@ class EmailSender(Sender):
         provider_id = getattr(status, "message_id", None)
         return str(provider_id or message.extra_headers["Message-ID"])
 
-    def _hand_over(self, message: PrebuiltEmail) -> int:
+    def _through_backend(self, message: PrebuiltEmail) -> int:
         """Through the backend's `send_messages`; for Django's own SMTP backend straight to its
         open `smtplib` connection: its `send_messages` parses the sender and recipient addresses
         again for every message (~160 µs, more than building the message), and ours are

@@ -47,7 +47,7 @@ class SmsSender(Sender):
             self.backend.close()
             self._opened = False
 
-    def send(self, delivery: Delivery, contact: Contact) -> str:
+    def prepare(self, delivery: Delivery, contact: Contact) -> SmsMessage:
         if self.templates.problems.get("sms_text"):
             raise SendError(
                 f"The SMS text does not compile: {self.templates.problems['sms_text'][0]}", transient=False
@@ -60,9 +60,11 @@ class SmsSender(Sender):
             raise SendError("The SMS text is empty for this recipient.", transient=False)
         number = delivery.address or contact.phone_e164
         try:
-            message = SmsMessage(to=number, body=text, reference=f"d{delivery.id}.i{self.item.id}")
+            return SmsMessage(to=number, body=text, reference=f"d{delivery.id}.i{self.item.id}")
         except ValueError as error:
             raise SendError(str(error), transient=False) from error
+
+    def hand_over(self, message: SmsMessage) -> str:
         try:
             return self.backend.send(message).provider_id
         except SmsError as error:

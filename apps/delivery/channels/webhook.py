@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -77,7 +78,7 @@ class WebhookSender(Sender):
     def close(self) -> None:
         self.client.close()
 
-    def send(self, delivery: Delivery, contact: Contact) -> str:
+    def prepare(self, delivery: Delivery, contact: Contact) -> _Post:
         if not self.item.webhook_url:
             raise SendError("The item has no integration URL.", transient=False)
         if self.templates.problems:
@@ -103,12 +104,22 @@ class WebhookSender(Sender):
             "X-Ensemble-Delivery": str(delivery.id),
             "Idempotency-Key": f"ensemble-delivery-{delivery.id}",
         }
+        return _Post(body=body, headers=headers, delivery_id=delivery.id)
+
+    def hand_over(self, post: _Post) -> str:
         try:
-            response = self.client.post(self.item.webhook_url, body=body, headers=headers)
+            response = self.client.post(self.item.webhook_url, body=post.body, headers=post.headers)
         except RequestError as error:
             raise SendError(str(error), transient=error.transient) from error
         raise_for_status(response.status, response.header("Location"))
-        return response.header("X-Request-Id")[:200] or str(delivery.id)
+        return response.header("X-Request-Id")[:200] or str(post.delivery_id)
+
+
+@dataclass(frozen=True)
+class _Post:
+    body: bytes
+    headers: dict[str, str]
+    delivery_id: int
 
 
 def raise_for_status(status: int, location: str = "") -> None:
