@@ -18,7 +18,8 @@ process, counting and discarding):
        (benchmarks/sendkit.py's task renders and sends through Django's SMTP backend);
   (c)  Ensemble: launch (compare-and-set + freeze into the ledger), then 2 worker processes run
        `delivery.deliver_item` (claims, re-checks, render, tracking, headers, the ledger) until no
-       row is open. Its rate counts the freeze too.
+       row is open. Its rate counts the freeze too. Each process hands over in
+       DELIVERY_SEND_LANES threads (default 3; set it to 1 to measure one lane per process).
 (a0) and (a) are single-process steady states: they send min(N, M) messages (M default 20,000;
 0 for all N). `--freeze-only N` only times the freeze of N recipients. The figures come last.
 """
@@ -290,8 +291,10 @@ def full(count: int, single: int, url: str, broker: str) -> None:
         flush_broker(broker)
         timings, worker_c = pipeline(sink, send.item.id, env, work / "worker-c.log")
         sent_c = int(timings["sent"])
+        from django.conf import settings
+
         figures.append(
-            f"(c)  Ensemble, 2 processes: {sent_c:,} sent ({int(timings['not_sent'])} not), "
+            f"(c)  Ensemble, 2 processes of {settings.DELIVERY_SEND_LANES} lanes: {sent_c:,} sent ({int(timings['not_sent'])} not), "
             f"{int(timings['received']):,} received, in {timings['total']:.1f} s "
             f"(launch {timings['launch']:.2f} s, of which freeze {timings['freeze']:.2f} s; "
             f"sending alone {rate(sent_c, timings['total'] - timings['launch']):,.0f} messages/s)"
