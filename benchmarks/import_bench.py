@@ -168,13 +168,13 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
             INSERT INTO contacts_contact (id, workspace_id, email, email_normalized, phone, phone_e164,
                 first_name, last_name, city, region, country, postal_code, orders_count, total_spent,
                 email_consent, sms_consent, source, custom, gender, marital_status, household_income_band,
-                education_level, language, timezone, email_consent_source, sms_consent_source, created_at,
-                updated_at)
+                education_level, language, timezone, email_consent_source, sms_consent_source, address_line1,
+                address_line2, created_at, updated_at)
             SELECT id, %s, email, key, coalesce(phone, ''),
                 regexp_replace(coalesce(phone, ''), '[^0-9+]', '', 'g'), coalesce(first_name, ''),
                 coalesce(last_name, ''), coalesce(city, ''), '', coalesce(country, ''), '',
                 coalesce(orders_count, '0')::int, 0, 'unknown', 'unknown', 'import', '{}', '', '', '', '', '',
-                '', '', '', now(), now()
+                '', '', '', '', '', now(), now()
             FROM bench_people ORDER BY id
             ON CONFLICT DO NOTHING
             """,

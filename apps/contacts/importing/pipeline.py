@@ -1,10 +1,12 @@
 """The import pipeline: upload -> settings -> dry run -> run, the same for browser, API and CLI.
 
-Streaming end to end: rows are read one at a time, turned into values (`values.row_to_values`),
-and written in chunks of `CHUNK_ROWS` through `services.contacts_bulk_upsert`, each chunk in its own
-transaction. A crash or a cancel therefore leaves the database as before the import plus whole
-committed chunks, and `ImportJob.committed_rows` says how far they reach. Rejected rows go to a CSV
-report with a reason column, ready to fix and import again.
+Streaming end to end: rows are read one at a time and turned into values (`values.row_to_values`).
+On PostgreSQL they are cleaned, staged by `COPY` and merged set-based in one transaction
+(`staging`): a crash stores nothing. On SQLite they are written in chunks of `CHUNK_ROWS` through
+`services.contacts_bulk_upsert`, each chunk in its own transaction: a crash leaves the database as
+before the import plus whole committed chunks, and `ImportJob.committed_rows` says how far they
+reach. A cancel merges the rows read so far, whole. Rejected rows go to a CSV report with a reason
+column, ready to fix and import again.
 """
 
 from __future__ import annotations
