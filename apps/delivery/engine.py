@@ -22,10 +22,11 @@ import datetime as dt
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -504,18 +505,53 @@ def _send_lane(
     contacts: dict[int, Contact],
     custom_keys: Sequence[str],
 ) -> BatchResult:
-    """Hand `rows` over one after another through one sender (one provider connection)."""
+    """Hand `rows` over one after another through one sender (one provider connection). Each
+    message is rendered one step ahead, before the provider call of the message before it: the
+    time a delivered message waits for its `sent` (when a kill would send it twice) is then one
+    ledger round trip, and a message that cannot be rendered fails while its row is `claimed`."""
     result = BatchResult()
     sender = sender_for(item, custom_keys=custom_keys)
     handover = _Handover()
     sender.open()
     try:
-        for row in rows:
-            _deliver_one(item, row, contacts.get(row.contact_id), sender, result, handover)
+        ready = _prepared(item, rows, contacts, sender, result)
+        upcoming = next(ready, None)
+        while upcoming is not None:
+            row, message = upcoming
+            taken = handover.take(row.id)
+            upcoming = next(ready, None)
+            if taken:
+                row.attempts += 1
+                _hand_over(item, row, message, sender, result, handover)
     finally:
         handover.flush()
         sender.close()
     return result
+
+
+def _prepared(
+    item: ChannelItem,
+    rows: Sequence[Delivery],
+    contacts: dict[int, Contact],
+    sender: Sender,
+    result: BatchResult,
+) -> Iterator[tuple[Delivery, Any]]:
+    """Each row with its rendered message; rows of erased contacts are cancelled and rows that
+    cannot be rendered failed on the way."""
+    for row in rows:
+        contact = contacts.get(row.contact_id)
+        if contact is None:  # erased since the freeze
+            Delivery.objects.filter(id=row.id, status=DeliveryStatus.CLAIMED).update(
+                status=DeliveryStatus.CANCELLED, error="The contact was erased.", updated_at=timezone.now()
+            )
+            continue
+        try:
+            message = sender.prepare(row, contact)
+        except SendError as error:
+            result.failed += 1
+            _record_failure(item, row, error)
+            continue
+        yield row, message
 
 
 def _group(reasons: dict[int, str]) -> dict[str, list[int]]:
@@ -578,31 +614,11 @@ class _Handover:
             )
 
 
-def _deliver_one(
-    item: ChannelItem,
-    row: Delivery,
-    contact: Contact | None,
-    sender: Sender,
-    result: BatchResult,
-    handover: _Handover,
+def _hand_over(
+    item: ChannelItem, row: Delivery, message: Any, sender: Sender, result: BatchResult, handover: _Handover
 ) -> None:
-    if contact is None:  # erased since the freeze
-        handover.flush()
-        Delivery.objects.filter(id=row.id, status=DeliveryStatus.CLAIMED).update(
-            status=DeliveryStatus.CANCELLED, error="The contact was erased.", updated_at=timezone.now()
-        )
-        return
     try:
-        prepared = sender.prepare(row, contact)
-    except SendError as error:  # the content, before any provider call: the row is still claimed
-        result.failed += 1
-        _record_failure(item, row, error)
-        return
-    if not handover.take(row.id):
-        return
-    row.attempts += 1
-    try:
-        provider_id = sender.hand_over(prepared)
+        provider_id = sender.hand_over(message)
     except SendError as error:
         result.failed += 1
         _record_failure(item, row, error)
