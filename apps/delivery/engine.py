@@ -475,6 +475,10 @@ def deliver_batch(*, item_id: int, worker: str, now: dt.datetime | None = None) 
     return result
 
 
+# A lane costs a thread and a database connection: small batches are not worth splitting.
+MIN_ROWS_PER_LANE = 20
+
+
 def _lane_count(rows: int) -> int:
     """Concurrent hand-overs per batch. A provider call is mostly waiting (an SMTP relay answers
     four times per message, an HTTP API once, each a network round trip, and so does the ledger
@@ -483,7 +487,7 @@ def _lane_count(rows: int) -> int:
     wanted = int(_setting("DELIVERY_SEND_LANES", 1))
     if connection.vendor != "postgresql" or wanted <= 1:
         return 1
-    return max(1, min(wanted, rows // 20))
+    return max(1, min(wanted, rows // MIN_ROWS_PER_LANE))
 
 
 def _threaded_lane(
