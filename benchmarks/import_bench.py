@@ -207,7 +207,7 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
 
 
 CHILD = """
-import json, os, sys, time
+import json, os, resource, sys, time
 
 
 def peak_rss_mb():
@@ -236,7 +236,9 @@ elapsed = time.perf_counter() - started
 summary = pipeline.import_summary(job)
 print(json.dumps({{"seconds": elapsed, "status": job.status, "created": summary["created"],
     "updated": summary["updated"], "unchanged": summary["unchanged"], "skipped": summary["skipped"],
-    "errors": job.error_count, "peak_rss_mb": peak_rss_mb()}}))
+    "errors": job.error_count, "peak_rss_mb": peak_rss_mb(),
+    # The cleaning helpers have ended and been waited for: the largest of them.
+    "helper_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
 """
 
 
@@ -294,7 +296,8 @@ def main() -> None:
         f"(b) bare set-based merge              {rows / b:>12,.0f} rows/s   ({b:.1f} s)",
         f"(c) Ensemble import, upsert           {rows / c['seconds']:>12,.0f} rows/s   ({c['seconds']:.1f} s; "
         f"created {c['created']:,}, updated {c['updated']:,}, unchanged {c['unchanged']:,}, "
-        f"skipped {c['skipped']:,}; peak RSS {c['peak_rss_mb']:.0f} MB)",
+        f"skipped {c['skipped']:,}; peak RSS {c['peak_rss_mb']:.0f} MB, cleaning helpers "
+        f"{c['helper_peak_rss_mb']:.0f} MB each at most)",
         f"(d) django-import-export, {d_rows:,} rows {d_rows / d:>9,.0f} rows/s   ({d:.1f} s)",
         f"(e) second run of (c)                 {rows / e['seconds']:>12,.0f} rows/s   ({e['seconds']:.1f} s; "
         f"unchanged {e['unchanged']:,}, created {e['created']:,}, updated {e['updated']:,}; "

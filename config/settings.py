@@ -154,6 +154,9 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
 # PostgreSQL imports merge each batch in a thread of their own while the next is cleaned.
 IMPORT_BACKGROUND_WRITER = env.bool("IMPORT_BACKGROUND_WRITER", default=True)
+# ... and clean batches in this many helper processes while the importing process reads and stages,
+# so the phase uses every core (0: clean in the importing process). Files of one batch start none.
+IMPORT_CLEANING_HELPERS = env.int("IMPORT_CLEANING_HELPERS", default=2)
 # Uploaded lists and rejected-rows reports hold personal data: deleted this many days after the import.
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 

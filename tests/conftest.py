@@ -45,6 +45,9 @@ def _threads_only_where_they_can_see_the_data(request: pytest.FixtureRequest, se
     settings.IMPORT_BACKGROUND_WRITER = transactional
     if not transactional:
         settings.DELIVERY_SEND_LANES = 1
+    # Cleaning helpers are processes a test's monkeypatching cannot reach; their own tests
+    # (test_import_cleaners) turn them on.
+    settings.IMPORT_CLEANING_HELPERS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from django.db import connection
 from apps.contacts import tasks
 from apps.contacts.choices import Channel, Consent, ImportStatus
 from apps.contacts.cleaning import address_hash
-from apps.contacts.importing import pipeline, staging
+from apps.contacts.importing import cleaners, pipeline, staging
 from apps.contacts.models import ConsentEvent, Contact, ContactTag, ImportJob, Suppression, Tag
 from tests.conftest import Cast
 from tests.factories import ContactFactory, CustomFieldFactory, TagFactory, WorkspaceFactory
@@ -444,7 +444,7 @@ def _import(cast: Cast, text: str, *, dry_run: bool = False) -> ImportJob:
 def test_a_dry_run_that_breaks_off_stores_nothing(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "STAGE_ROWS", 2)
     calls: list[int] = []
-    original = pipeline._clean_for_stage
+    original = cleaners.RowCleaner.clean_row
 
     def break_off_at_the_fourth_row(*args: Any) -> Any:
         calls.append(1)
@@ -452,7 +452,7 @@ def test_a_dry_run_that_breaks_off_stores_nothing(cast: Cast, monkeypatch: pytes
             raise RuntimeError("worker lost")
         return original(*args)
 
-    monkeypatch.setattr(pipeline, "_clean_for_stage", break_off_at_the_fourth_row)
+    monkeypatch.setattr(cleaners.RowCleaner, "clean_row", break_off_at_the_fourth_row)
 
     with pytest.raises(RuntimeError, match="worker lost"):
         _import(cast, _file(6), dry_run=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,9 +24,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from apps.contacts.choices import Consent, ContactSource, ImportStatus
-from apps.contacts.cleaning import ContactRules, clean_contact_values
-from apps.contacts.importing import reading, staging
+from apps.contacts.choices import ContactSource, ImportStatus
+from apps.contacts.importing import cleaners, reading, staging
 from apps.contacts.importing.setup import (  # the setup steps are part of the pipeline's interface
     ImportSettings,
     PreviewRow,
@@ -173,12 +172,11 @@ def _execute_chunked(run: _Run) -> ImportJob:
 
 
 def _execute_staged(run: _Run) -> ImportJob:
-    """PostgreSQL: rows cleaned here, staged by `staging` in a thread of its own while the next
-    batch is cleaned, then merged set-based in one transaction. A cancel or a file that stops
-    being readable ends the reading, and the rows read so far are merged whole; a crash stores
-    nothing."""
+    """PostgreSQL: rows cleaned here and in helper processes (`cleaners`), staged by `staging` in a
+    thread of its own while the next batch is cleaned, then merged set-based in one transaction.
+    A cancel or a file that stops being readable ends the reading, and the rows read so far are
+    merged whole; a crash stores nothing."""
     job = run.job
-    rules = contact_rules(workspace=job.workspace)
     stage = staging.StagedImport(
         workspace=job.workspace,
         fields=staging.staged_fields(_mapped_fields(job)),
@@ -189,11 +187,27 @@ def _execute_staged(run: _Run) -> ImportJob:
     writer = staging.Writer(
         stage, dry_run=run.dry_run, background=getattr(settings, "IMPORT_BACKGROUND_WRITER", True)
     )
+    pool = cleaners.CleaningPool(
+        cleaners.RowCleaner(
+            job=job,
+            custom_types=run.custom_types,
+            field_columns=run.field_columns,
+            rules=contact_rules(workspace=job.workspace),
+        ),
+        helpers=getattr(settings, "IMPORT_CLEANING_HELPERS", 1),
+    )
     writer.start()
     status = ImportStatus.VALIDATED if run.dry_run else ImportStatus.COMPLETED
     failure = ""
+
+    def stage_cleaned(batches: Iterator[cleaners.CleanedBatch]) -> None:
+        for batch in batches:
+            for number, cells, problems in batch.rejected:
+                run.reject(number, cells, problems)
+            writer.submit(batch.staged)
+
     try:
-        batch: list[tuple[int, str, dict[str, Any]]] = []
+        rows: list[cleaners.RawRow] = []
         last_row = 0
         try:
             for row in reading.iter_rows(
@@ -201,25 +215,26 @@ def _execute_staged(run: _Run) -> ImportJob:
             ):
                 job.rows_processed += 1
                 last_row = row.number
-                staged = _clean_for_stage(run, row, rules)
-                if staged is not None:
-                    batch.append(staged)
-                if len(batch) >= STAGE_ROWS:
-                    writer.submit(batch)
-                    batch = []
+                rows.append((row.number, row.cells, row.error))
+                if len(rows) >= STAGE_ROWS:
+                    stage_cleaned(pool.submit(rows))
+                    rows = []
                     _save_progress(run, writer.counts)
                     if _cancel_requested(job):
                         status = ImportStatus.CANCELLED
                         break
         except reading.ImportFileError as error:
             status, failure = ImportStatus.FAILED, str(error)
-        writer.submit(batch)
+        stage_cleaned(pool.submit(rows, last=True))
+        stage_cleaned(pool.drain())
+        pool.close()
         if job.rows_processed == 0 and status != ImportStatus.FAILED:
             status, failure = ImportStatus.FAILED, "The file has a header but no data rows."
         job.total_rows = job.rows_processed  # exact now: the page shows the merge as under way
         _save_progress(run, writer.counts)
         counts = writer.finish()
     except BaseException:
+        pool.close(kill=True)
         writer.abandon()
         raise
     _take_counts(run, counts)
@@ -236,41 +251,6 @@ def _take_counts(run: _Run, counts: staging.MergeCounts) -> None:
 
 def _mapped_fields(job: ImportJob) -> list[str]:
     return [target for target in job.mapping if target and target != "tags" and "." not in target]
-
-
-def _clean_for_stage(
-    run: _Run, row: reading.Row, rules: ContactRules
-) -> tuple[int, str, dict[str, Any]] | None:
-    """A row's cleaned values and its person's key (email, else phone), or None when rejected."""
-    job = run.job
-    if row.error:
-        run.reject(row.number, row.cells, [("", "", row.error)])
-        return None
-    parsed, column_errors = _row_values(job, row.cells, run.custom_types)
-    if column_errors:
-        run.reject(
-            row.number,
-            row.cells,
-            [(job.headers[i], row.cells[i], message) for i, message in column_errors.items()],
-        )
-        return None
-    cleaned = clean_contact_values(parsed, rules=rules)
-    values, errors = cleaned.values, cleaned.errors
-    if not errors and not values.get("email_normalized") and not values.get("phone_e164"):
-        errors = {"email": "A contact needs an email address or a phone number."}
-    if errors:
-        run.reject(
-            row.number,
-            row.cells,
-            [_problem(run, row.cells, name, message) for name, message in errors.items()],
-        )
-        return None
-    if not job.consent_confirmed:  # an opt-in nobody confirmed is not recorded (ConsentPolicy)
-        for name in ("email_consent", "sms_consent"):
-            if values.get(name) == Consent.OPTED_IN:
-                del values[name]
-    key = values.get("email_normalized") or f"tel:{values['phone_e164']}"
-    return row.number, key, values
 
 
 def _consent_source(job: ImportJob) -> str:
@@ -336,10 +316,7 @@ def _flush(run: _Run, chunk: _Chunk) -> None:
 
 def _problem(run: _Run, cells: Sequence[str], name: str, message: str) -> tuple[str, str, str]:
     """A service error on a field, named by the file's column it came from."""
-    index = run.field_columns.get(name)
-    if index is None:
-        return (name, "", message)
-    return (run.job.headers[index], cells[index], message)
+    return cleaners.field_problem(run.job.headers, run.field_columns, cells, name, message)
 
 
 def _cancel_requested(job: ImportJob) -> bool:
