@@ -157,6 +157,9 @@ IMPORT_BACKGROUND_WRITER = env.bool("IMPORT_BACKGROUND_WRITER", default=True)
 # ... and clean batches in this many helper processes while the importing process reads and stages,
 # so the phase uses every core (0: clean in the importing process). Files of one batch start none.
 IMPORT_CLEANING_HELPERS = env.int("IMPORT_CLEANING_HELPERS", default=2)
+# ... and merge the file's people in this many lanes at once, each a connection and a transaction of
+# its own (a crash between their commits keeps the lanes that committed; the job says which).
+IMPORT_MERGE_LANES = env.int("IMPORT_MERGE_LANES", default=2)
 # Uploaded lists and rejected-rows reports hold personal data: deleted this many days after the import.
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 

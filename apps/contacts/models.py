@@ -76,7 +76,9 @@ class Contact(WorkspaceScopedModel):
 
     # Indexed by `contacts_ws_id` and the other (workspace, ...) indexes: a workspace_id index of
     # its own would be one more to keep on every write (a million-row import) and never chosen.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts", db_index=False)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     email = models.CharField(_("email"), max_length=254, blank=True)
     # Trimmed and lower-cased: duplicates are found on it, and it is unique per workspace.
     email_normalized = models.CharField(max_length=254, blank=True, editable=False)

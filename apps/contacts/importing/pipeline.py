@@ -177,16 +177,23 @@ def _execute_staged(run: _Run) -> ImportJob:
     A cancel or a file that stops being readable ends the reading, and the rows read so far are
     merged whole; a crash stores nothing."""
     job = run.job
-    stage = staging.StagedImport(
-        workspace=job.workspace,
-        fields=staging.staged_fields(_mapped_fields(job)),
-        mode=job.mode,
-        consent_source=_consent_source(job),
-        actor_id=job.created_by_id,
-    )
-    writer = staging.Writer(
-        stage, dry_run=run.dry_run, background=getattr(settings, "IMPORT_BACKGROUND_WRITER", True)
-    )
+    background = getattr(settings, "IMPORT_BACKGROUND_WRITER", True)
+    # Lanes commit one by one: a dry run (rolled back) and writers in the caller's transaction
+    # (tests) take one.
+    lanes = max(1, getattr(settings, "IMPORT_MERGE_LANES", 2)) if background and not run.dry_run else 1
+    stages = [
+        staging.StagedImport(
+            workspace=job.workspace,
+            fields=staging.staged_fields(_mapped_fields(job)),
+            mode=job.mode,
+            consent_source=_consent_source(job),
+            actor_id=job.created_by_id,
+            lane=lane,
+            lanes=lanes,
+        )
+        for lane in range(lanes)
+    ]
+    writer = staging.MergeLanes(stages, dry_run=run.dry_run, background=background)
     pool = cleaners.CleaningPool(
         cleaners.RowCleaner(
             job=job,

@@ -18,9 +18,10 @@ one batch while Python cleans the next.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,8 @@ ADDRESS = {Channel.EMAIL: "email_normalized", Channel.SMS: "phone_e164"}
 MANAGED = {"id", "workspace", "source", "custom", "created_at", "updated_at"} | {
     f"{prefix}_consent_{part}" for prefix in ("email", "sms") for part in ("at", "source")
 }
+# A person's merge lane, the same in Python and SQL: the first byte of the MD5 of the person key.
+LANE_OF_KEY = "get_byte(decode(md5({key}), 'hex'), 0) %% %(lanes)s"
 # Hashing and sorting a million people for the last merge needs more than the 4 MB default.
 MERGE_WORK_MEM = "128MB"
 MAX_RACE_RETRIES = 3
@@ -118,8 +121,12 @@ class StagedImport:
         consent_source: str,
         actor_id: int | None,
         keep_opt_outs: bool = True,
+        lane: int = 0,
+        lanes: int = 1,
     ) -> None:
         self.workspace = workspace
+        # This import's part of the people when several lanes merge the file (`MergeLanes`).
+        self.lane, self.lanes = lane, lanes
         self.fields = list(fields)
         self.mode = mode
         self.consent_source = consent_source[:120]
@@ -161,17 +168,20 @@ class StagedImport:
         phones = f"AND phone_e164 IN (SELECT phone_e164 FROM {among})" if among else ""
         sql = f"""
             INSERT INTO {EXISTING_TABLE} (key, {columns})
-            SELECT email_normalized, {columns} FROM {contact}
-            WHERE workspace_id = %(workspace)s AND NOT (email_normalized = '') {emails}
-            UNION ALL
             SELECT * FROM (
-                SELECT DISTINCT ON (phone_e164) 'tel:' || phone_e164, {columns} FROM {contact}
-                WHERE workspace_id = %(workspace)s AND NOT (phone_e164 = '') {phones}
-                ORDER BY phone_e164, id
-            ) phones
+                SELECT email_normalized AS key, {columns} FROM {contact}
+                WHERE workspace_id = %(workspace)s AND NOT (email_normalized = '') {emails}
+                UNION ALL
+                SELECT * FROM (
+                    SELECT DISTINCT ON (phone_e164) 'tel:' || phone_e164, {columns} FROM {contact}
+                    WHERE workspace_id = %(workspace)s AND NOT (phone_e164 = '') {phones}
+                    ORDER BY phone_e164, id
+                ) phones
+            ) found
+            WHERE %(lanes)s = 1 OR {LANE_OF_KEY.format(key="found.key")} = %(lane)s
             ON CONFLICT (key) DO NOTHING
         """
-        return sql, {"workspace": self.workspace.pk}
+        return sql, {"workspace": self.workspace.pk, "lanes": self.lanes, "lane": self.lane}
 
     def _refresh_existing(self, source: str) -> None:
         """After a race: take in the contacts someone else added with the source's addresses."""
@@ -523,16 +533,29 @@ class Writer:
     """Feeds batches to a `StagedImport`: in a thread with its own database connection
     (`background`), so the database takes in one batch while the caller cleans the next, or in the
     caller's thread and transaction (tests, whose data the test transaction holds). The merge in
-    `finish` is one transaction; a dry run's is rolled back after counting."""
+    `finish` is one transaction; a dry run's is rolled back after counting. `before_merge` runs in
+    the thread once everything is staged (`MergeLanes` waits there for the other lanes), and
+    `on_error` when the thread fails."""
 
     STOP = object()
 
-    def __init__(self, stage: StagedImport, *, dry_run: bool, background: bool) -> None:
+    def __init__(
+        self,
+        stage: StagedImport,
+        *,
+        dry_run: bool,
+        background: bool,
+        before_merge: Callable[[], None] | None = None,
+        on_error: Callable[[], None] | None = None,
+    ) -> None:
         self.stage = stage
         self.dry_run = dry_run
         self.background = background
+        self.before_merge = before_merge
+        self.on_error = on_error
         self.batches: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
+        self.merged = False
         self.thread: threading.Thread | None = None
         self.stack = ExitStack()
 
@@ -563,13 +586,24 @@ class Writer:
         """Merge what is staged and return the counts (rolled back after counting for a dry run)."""
         if not self.background:
             try:
-                return self.stage.finish()
+                counts = self.stage.finish()
+                self.merged = True
+                return counts
             finally:
                 self._close()
+        self.stop()
+        return self.wait()
+
+    def stop(self) -> None:
+        """Nothing more to stage: merge (in the thread)."""
         if self.thread is None:
             raise RuntimeError("Start the writer first.")
         self.batches.put(self.STOP)
-        self.thread.join()
+
+    def wait(self) -> MergeCounts:
+        """Wait for the merge of a stopped writer; raise what failed it."""
+        if self.thread is not None:
+            self.thread.join()
         self._raise_error()
         return self.stage.counts
 
@@ -614,11 +648,16 @@ class Writer:
                         self.stage.add(rows)
                 stopped = True
                 if self.error is None:
+                    if self.before_merge is not None:
+                        self.before_merge()
                     self.stage.finish()
+                    self.merged = not self.dry_run
                 if self.dry_run:
                     transaction.set_rollback(True)
         except Exception as error:  # noqa: BLE001 - handed to the caller's thread, which raises it
             self.error = self.error or error
+            if self.on_error is not None:
+                self.on_error()
             while not stopped:  # let a caller blocked on a full queue go on, until it sends STOP
                 stopped = self.batches.get() is self.STOP
         finally:
@@ -627,6 +666,107 @@ class Writer:
     def _raise_error(self) -> None:
         if self.error is not None:
             raise self.error
+
+
+class PartlyMergedError(Exception):
+    """A merge lane failed after another one had committed its part of the people."""
+
+
+def lane_of(key: str, lanes: int) -> int:
+    """A person's merge lane: `LANE_OF_KEY` in Python."""
+    return hashlib.md5(key.encode(), usedforsecurity=False).digest()[0] % lanes
+
+
+class MergeLanes:
+    """Stages and merges a file in `len(stages)` lanes at once, each a `Writer` with its own
+    connection and transaction, which takes the people whose key `lane_of` gives it (all rows of a
+    person go to one lane, so each lane's merge is the whole-file merge of its people).
+
+    One transaction keeps a database core busy for the whole merge of a million rows (a minute
+    here) while the other core idles: two lanes use both. The price: the lanes commit one by one,
+    so a crash between two commits leaves the people of the lanes that committed, which the error
+    names (importing the file again in upsert mode stores the rest and counts them unchanged).
+    The lanes wait for each other once everything is staged, so a failure while staging still
+    stores nothing, and the file's new tags are created then, in a transaction of their own (two
+    merges creating the same tag would wait for each other's commit)."""
+
+    def __init__(self, stages: Sequence[StagedImport], *, dry_run: bool, background: bool) -> None:
+        if len(stages) > 1 and (dry_run or not background):
+            raise ValueError("Several lanes need background writers and a run that commits.")
+        self.stages = list(stages)
+        self.lanes = len(stages)
+        self.barrier = threading.Barrier(self.lanes, action=self._create_tags)
+        self.writers = [
+            Writer(
+                stage,
+                dry_run=dry_run,
+                background=background,
+                before_merge=self._wait_for_lanes if self.lanes > 1 else None,
+                on_error=self.barrier.abort,
+            )
+            for stage in self.stages
+        ]
+
+    @property
+    def counts(self) -> MergeCounts:
+        total = MergeCounts()
+        for writer in self.writers:
+            total.add(writer.counts)
+        return total
+
+    def start(self) -> None:
+        for writer in self.writers:
+            writer.start()
+
+    def submit(self, rows: Sequence[tuple[int, str, Mapping[str, Any]]]) -> None:
+        if self.lanes == 1:
+            self.writers[0].submit(rows)
+            return
+        parts: list[list[tuple[int, str, Mapping[str, Any]]]] = [[] for _ in self.writers]
+        for row in rows:
+            parts[lane_of(row[1], self.lanes)].append(row)
+        for writer, part in zip(self.writers, parts, strict=True):
+            writer.submit(part)
+
+    def finish(self) -> MergeCounts:
+        if self.lanes == 1:
+            return self.writers[0].finish()
+        for writer in self.writers:
+            writer.stop()
+        failed: BaseException | None = None
+        for writer in self.writers:
+            try:
+                writer.wait()
+            except Exception as error:  # noqa: BLE001 - the first real one is raised below
+                if failed is None or isinstance(failed, threading.BrokenBarrierError):
+                    failed = error
+        if failed is None:
+            return self.counts
+        merged = [writer for writer in self.writers if writer.merged]
+        if merged:
+            stored = MergeCounts()
+            for writer in merged:
+                stored.add(writer.counts)
+            raise PartlyMergedError(
+                f"{failed} The people of {len(merged)} of the file's {self.lanes} parts were stored "
+                f"before that ({stored.created:,} rows created, {stored.updated:,} updated): import the "
+                "file again in upsert mode to store the rest."
+            ) from failed
+        raise failed
+
+    def abandon(self) -> None:
+        self.barrier.abort()
+        for writer in self.writers:
+            writer.abandon()
+
+    def _wait_for_lanes(self) -> None:
+        self.barrier.wait()
+
+    def _create_tags(self) -> None:
+        """In the last lane to arrive, before any merge: the file's tags, committed at once."""
+        names = {name.lower(): name for stage in self.stages for _, name in stage.tag_numbers.values()}
+        if names:
+            tags_get_or_create(workspace=self.stages[0].workspace, names=sorted(names.values()))
 
 
 def _default(field: Any) -> Any:
