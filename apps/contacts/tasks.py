@@ -35,6 +35,7 @@ def run_import(job_id: int, dry_run: bool = False) -> None:
         pipeline.import_execute(job=job, dry_run=dry_run)
     except Exception as error:
         # Whatever broke (a lost file, a database outage), the job must not stay "running" forever;
-        # whole chunks already committed stay and `committed_rows` says how far they reach.
+        # what was committed stays: whole chunks on SQLite (`committed_rows` says how far they
+        # reach), merge lanes that committed on PostgreSQL (the error names them).
         pipeline.import_mark_failed(job=job, failure=f"The import stopped unexpectedly: {error}")
         raise

@@ -1,8 +1,11 @@
 """The import pipeline: upload -> settings -> dry run -> run, the same for browser, API and CLI.
 
 Streaming end to end: rows are read one at a time and turned into values (`values.row_to_values`).
-On PostgreSQL they are cleaned, staged by `COPY` and merged set-based in one transaction
-(`staging`): a crash stores nothing. On SQLite they are written in chunks of `CHUNK_ROWS` through
+On PostgreSQL they are cleaned (in helper processes for a file of more than one batch:
+`cleaners`), staged by `COPY` and merged set-based (`staging`), each person's rows in one of
+`IMPORT_MERGE_LANES` transactions that run at once: a crash while reading or staging stores nothing,
+and one between the lanes' commits keeps the lanes that committed, which the job's failure names.
+On SQLite they are written in chunks of `CHUNK_ROWS` through
 `services.contacts_bulk_upsert`, each chunk in its own transaction: a crash leaves the database as
 before the import plus whole committed chunks, and `ImportJob.committed_rows` says how far they
 reach. A cancel merges the rows read so far, whole. Rejected rows go to a CSV report with a reason

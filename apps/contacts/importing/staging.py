@@ -1,11 +1,12 @@
 """The PostgreSQL path of an import: cleaned rows are COPied into a temporary table while Python
-reads and cleans the next ones, then one transaction merges the whole file set-based.
+reads and cleans the next ones, then one transaction merges the whole file set-based, or one per
+lane (`MergeLanes`): each lane takes all the rows of its people.
 
 Python still cleans every row by the rules every other write uses (`cleaning.clean_contact_values`);
-only the merge is SQL. Merging the whole file at once, not chunk by chunk, is what makes the same
-person on rows far apart one person (last non-empty value per column wins), lets a re-import write
-nothing at all (only people whose values differ are updated), and keeps the database as it was if
-the import crashes.
+only the merge is SQL. Merging all of a person's rows at once, not chunk by chunk, is what makes the
+same person on rows far apart one person (last non-empty value per column wins), lets a re-import
+write nothing at all (only people whose values differ are updated), and keeps the database as it
+was if the import crashes before the merge commits.
 
 The rules are those of `services.contacts_bulk_upsert`, which the SQLite path and the API use, and
 tests run both paths on the same files: matched by email, else by phone when a row has no email;
@@ -13,7 +14,7 @@ non-empty values fill and overwrite, absent ones never erase; tags are only adde
 only if the importer confirmed it and the person neither opted out nor is suppressed.
 
 `Writer` runs a `StagedImport` in a thread with its own database connection, so PostgreSQL takes in
-one batch while Python cleans the next.
+one batch while Python cleans the next; `MergeLanes` runs one writer per lane.
 """
 
 from __future__ import annotations
@@ -696,13 +697,14 @@ class MergeLanes:
         self.stages = list(stages)
         self.lanes = len(stages)
         self.barrier = threading.Barrier(self.lanes, action=self._create_tags)
+        self.released = False  # every lane passed the barrier: a failure now is one lane's own
         self.writers = [
             Writer(
                 stage,
                 dry_run=dry_run,
                 background=background,
                 before_merge=self._wait_for_lanes if self.lanes > 1 else None,
-                on_error=self.barrier.abort,
+                on_error=self._on_lane_error,
             )
             for stage in self.stages
         ]
@@ -762,11 +764,18 @@ class MergeLanes:
     def _wait_for_lanes(self) -> None:
         self.barrier.wait()
 
+    def _on_lane_error(self) -> None:
+        """A lane failed: the others must not merge, unless they already are. (Aborting a barrier
+        that released its threads can still break it for a thread that has not woken yet.)"""
+        if not self.released:
+            self.barrier.abort()
+
     def _create_tags(self) -> None:
         """In the last lane to arrive, before any merge: the file's tags, committed at once."""
         names = {name.lower(): name for stage in self.stages for _, name in stage.tag_numbers.values()}
         if names:
             tags_get_or_create(workspace=self.stages[0].workspace, names=sorted(names.values()))
+        self.released = True
 
 
 def _default(field: Any) -> Any:
