@@ -389,6 +389,8 @@ def _xlsx_records(path: Path, width: int | None) -> _Records:
 
 
 def _check_cells(number: int, cells: list[str], max_cell_chars: int) -> None:
+    if not cells or max(map(len, cells)) <= max_cell_chars:  # every row once: the loop only to name it
+        return
     for index, cell in enumerate(cells):
         if len(cell) > max_cell_chars:
             hint = " (most likely a quote is never closed)" if "\n" in cell or "\r" in cell else ""
