@@ -35,14 +35,17 @@ FILE = (
 )
 
 
-def _import(workspace: Workspace, cast: Cast, text: str = FILE) -> ImportJob:
-    job = pipeline.import_create(
+def _job(workspace: Workspace, cast: Cast, **options: Any) -> ImportJob:
+    return pipeline.import_create(
         workspace=workspace,
-        upload=ContentFile(text.encode(), name="list.csv"),
+        upload=ContentFile(FILE.encode(), name="list.csv"),
         actor=cast.owner,
-        options=pipeline.ImportSettings(tags=["fair"]),
+        options=pipeline.ImportSettings(**options),
     )
-    return pipeline.import_execute(job=job)
+
+
+def _import(workspace: Workspace, cast: Cast) -> ImportJob:
+    return pipeline.import_execute(job=_job(workspace, cast, tags=["fair"]))
 
 
 def _outcome(job: ImportJob) -> dict[str, Any]:
@@ -131,12 +134,7 @@ def test_a_helper_that_dies_fails_the_import_and_stores_nothing(
         self.process.kill()  # the kernel's OOM killer, say
 
     monkeypatch.setattr(cleaners._Helper, "start", start_and_die)
-    job = pipeline.import_create(
-        workspace=cast.workspace,
-        upload=ContentFile(FILE.encode(), name="list.csv"),
-        actor=cast.owner,
-        options=pipeline.ImportSettings(),
-    )
+    job = _job(cast.workspace, cast)
 
     with pytest.raises(cleaners.CleaningHelperError, match="A cleaning helper stopped"):
         tasks.run_import(job.id)
@@ -148,12 +146,7 @@ def test_a_helper_that_dies_fails_the_import_and_stores_nothing(
 
 
 def test_a_helper_reports_an_unexpected_error_with_its_traceback(cast: Cast) -> None:
-    job = pipeline.import_create(
-        workspace=cast.workspace,
-        upload=ContentFile(FILE.encode(), name="list.csv"),
-        actor=cast.owner,
-        options=pipeline.ImportSettings(),
-    )
+    job = _job(cast.workspace, cast)
     cleaner = cleaners.RowCleaner(
         job=job, custom_types={}, field_columns={}, rules=contact_rules(workspace=cast.workspace)
     )

@@ -33,16 +33,18 @@ def _file() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _import(workspace: Workspace, cast: Cast, text: str) -> ImportJob:
-    job = pipeline.import_create(
+def _job(workspace: Workspace, cast: Cast, text: str, **options: Any) -> ImportJob:
+    return pipeline.import_create(
         workspace=workspace,
         upload=ContentFile(text.encode(), name="list.csv"),
         actor=cast.owner,
-        options=pipeline.ImportSettings(
-            tags=["fair"], consent_confirmed=True, consent_source="Spring fair form"
-        ),
+        options=pipeline.ImportSettings(**options),
     )
-    return pipeline.import_execute(job=job)
+
+
+def _import(workspace: Workspace, cast: Cast, text: str) -> ImportJob:
+    options = {"tags": ["fair"], "consent_confirmed": True, "consent_source": "Spring fair form"}
+    return pipeline.import_execute(job=_job(workspace, cast, text, **options))
 
 
 def _stored(workspace: Workspace) -> list[tuple[Any, ...]]:
@@ -123,12 +125,7 @@ def test_a_lane_that_fails_while_staging_stores_nothing(
         original(self, rows)
 
     monkeypatch.setattr(staging.StagedImport, "add", fail_in_lane_one)
-    job = pipeline.import_create(
-        workspace=cast.workspace,
-        upload=ContentFile(_file().encode(), name="list.csv"),
-        actor=cast.owner,
-        options=pipeline.ImportSettings(),
-    )
+    job = _job(cast.workspace, cast, _file())
 
     with pytest.raises(RuntimeError, match="disk full"):
         tasks.run_import(job.id)
@@ -153,12 +150,7 @@ def test_a_lane_whose_merge_fails_names_what_the_other_lane_stored(
 
     monkeypatch.setattr(staging.StagedImport, "_merge", fail_in_lane_one)
     text = "email,city\n" + "".join(f"person{n}@example.com,Ulm\n" for n in range(PEOPLE))
-    job = pipeline.import_create(
-        workspace=cast.workspace,
-        upload=ContentFile(text.encode(), name="list.csv"),
-        actor=cast.owner,
-        options=pipeline.ImportSettings(),
-    )
+    job = _job(cast.workspace, cast, text)
 
     with pytest.raises(staging.PartlyMergedError):
         tasks.run_import(job.id)
@@ -177,13 +169,6 @@ def test_a_lane_whose_merge_fails_names_what_the_other_lane_stored(
     ) == (in_lane_zero)
 
     monkeypatch.setattr(staging.StagedImport, "_merge", original)
-    again = pipeline.import_execute(
-        job=pipeline.import_create(
-            workspace=cast.workspace,
-            upload=ContentFile(text.encode(), name="list.csv"),
-            actor=cast.owner,
-            options=pipeline.ImportSettings(),
-        )
-    )
+    again = pipeline.import_execute(job=_job(cast.workspace, cast, text))
     assert _counts(again) == (PEOPLE - len(in_lane_zero), 0, len(in_lane_zero), 0)
     assert Contact.objects.filter(workspace=cast.workspace, email_consent=Consent.UNKNOWN).count() == PEOPLE
