@@ -750,7 +750,7 @@ class MergeLanes:
             for writer in merged:
                 stored.add(writer.counts)
             raise PartlyMergedError(
-                f"{failed} The people of {len(merged)} of the file's {self.lanes} parts were stored "
+                f"{str(failed).rstrip('.')}. The people of {len(merged)} of the file's {self.lanes} parts were stored "
                 f"before that ({stored.created:,} rows created, {stored.updated:,} updated): import the "
                 "file again in upsert mode to store the rest."
             ) from failed
