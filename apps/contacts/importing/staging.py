@@ -556,7 +556,7 @@ class Writer:
         self.on_error = on_error
         self.batches: queue.Queue[Any] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
-        self.merged = False
+        self.merged = False  # this lane committed its merge (read by `MergeLanes`)
         self.thread: threading.Thread | None = None
         self.stack = ExitStack()
 
@@ -587,9 +587,7 @@ class Writer:
         """Merge what is staged and return the counts (rolled back after counting for a dry run)."""
         if not self.background:
             try:
-                counts = self.stage.finish()
-                self.merged = True
-                return counts
+                return self.stage.finish()
             finally:
                 self._close()
         self.stop()
