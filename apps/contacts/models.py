@@ -144,9 +144,11 @@ class Contact(WorkspaceScopedModel):
     class Meta:
         ordering = ("-id",)
         constraints: ClassVar = [
+            # `text_pattern_ops`: the same index serves the list's email prefix search (`LIKE
+            # 'anna%'` under any collation), so a write keeps one email index, not two.
             models.UniqueConstraint(
-                "workspace",
-                "email_normalized",
+                fields=["workspace", "email_normalized"],
+                opclasses=["int8_ops", "text_pattern_ops"],
                 condition=~Q(email_normalized=""),
                 name="contacts_email_unique",
             ),
@@ -154,7 +156,10 @@ class Contact(WorkspaceScopedModel):
         indexes: ClassVar = [
             # Keyset pagination walks (workspace, id); filters below are the common list filters.
             models.Index(fields=["workspace", "-id"], name="contacts_ws_id"),
-            models.Index(fields=["workspace", "phone_e164"], name="contacts_ws_phone"),
+            # Only contacts with a phone: most have none, and nobody looks up the empty number.
+            models.Index(
+                fields=["workspace", "phone_e164"], name="contacts_ws_phone", condition=~Q(phone_e164="")
+            ),
             models.Index(fields=["workspace", "updated_at"], name="contacts_ws_updated"),
             models.Index(fields=["workspace", "city"], name="contacts_ws_city"),
             models.Index(fields=["workspace", "country"], name="contacts_ws_country"),

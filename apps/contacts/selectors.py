@@ -74,17 +74,24 @@ def _e164_or_raw(text: str, *, region: str) -> str:
         return text.strip()
 
 
+def _email_prefix_q(prefix: str) -> Q:
+    """`<> ''` in so many words: the planner then sees that the partial unique email index, which
+    also serves prefixes, covers the search."""
+    return Q(email_normalized__startswith=prefix) & ~Q(email_normalized="")
+
+
 def _search_q(text: str, *, region: str) -> Q:
     """Name, email or phone. An address or a number is matched on its normalised form."""
     term = text.strip()
     if "@" in term:
-        return Q(email_normalized__startswith=term.lower())
+        return _email_prefix_q(term.lower())
     digits = "".join(ch for ch in term if ch.isdigit())
     if digits and len(digits) >= len(term.replace(" ", "").replace("+", "").replace("-", "")) - 1:
-        # "030 1234567" is stored as +49301234567: try the full number, else digits anywhere.
+        # "030 1234567" is stored as +49301234567: try the full number, else digits anywhere. The
+        # phone indexes leave out the empty number, which the last condition says.
         full = _e164_or_raw(term, region=region)
-        return Q(phone_e164=full) | Q(phone_e164__contains=digits.lstrip("0") or digits)
-    query = Q(email_normalized__startswith=term.lower())
+        return (Q(phone_e164=full) | Q(phone_e164__contains=digits.lstrip("0") or digits)) & ~Q(phone_e164="")
+    query = _email_prefix_q(term.lower())
     for word in term.split():
         query |= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     return query

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from apps.contacts import selectors, services
 from apps.contacts.choices import Channel, Consent
@@ -153,6 +154,32 @@ def test_searching_a_nationally_written_phone_number_finds_the_contact(cast: Cas
 
     assert list(found) == [contact]
     assert list(by_filter) == [contact]
+
+
+@pytest.mark.parametrize(
+    ("term", "indexes"),
+    [
+        ("maya@exam", {"contacts_email_unique"}),
+        ("1234567", {"contacts_phone_trgm", "contacts_ws_phone"}),
+        ("030 1234567", {"contacts_phone_trgm", "contacts_ws_phone"}),
+    ],
+)
+def test_search_can_use_the_partial_email_and_phone_indexes(cast: Cast, term: str, indexes: set[str]) -> None:
+    """The email index is partial (`<> ''`) and serves prefixes; the phone indexes leave out the
+    empty number: the search must say `<> ''` for the planner to prove they fit. Enough contacts
+    that a workspace-wide index is not the planner's cheapest way."""
+    Contact.objects.bulk_create(
+        Contact(workspace=cast.workspace, email=f"p{n}@example.org", email_normalized=f"p{n}@example.org")
+        for n in range(3000)
+    )
+    search = selectors.contact_list(workspace=cast.workspace, filters=selectors.ContactFilter(search=term))
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = search.explain()
+
+    assert any(index in plan for index in indexes), plan
 
 
 def test_filtering_by_a_tag_nobody_has_finds_nobody(cast: Cast) -> None:
