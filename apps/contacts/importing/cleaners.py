@@ -20,13 +20,15 @@ import traceback
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import IO, Any
 
 from django.conf import settings
 
 from apps.contacts.choices import Consent
 from apps.contacts.cleaning import ContactRules, clean_contact_values
-from apps.contacts.importing.setup import _row_values
+from apps.contacts.importing.setup import row_parser
+from apps.contacts.importing.values import RowParser
 from apps.contacts.models import ImportJob
 
 # (file row number, cells, the reader's error for the row)
@@ -61,6 +63,10 @@ class RowCleaner:
     field_columns: Mapping[str, int]
     rules: ContactRules
 
+    @cached_property
+    def parse(self) -> RowParser:
+        return row_parser(self.job, self.custom_types)
+
     def clean(self, rows: Sequence[RawRow]) -> CleanedBatch:
         batch = CleanedBatch()
         for number, cells, error in rows:
@@ -76,7 +82,7 @@ class RowCleaner:
         job = self.job
         if error:
             return number, cells, [("", "", error)]
-        parsed, column_errors = _row_values(job, cells, self.custom_types)
+        parsed, column_errors = self.parse(cells)
         if column_errors:
             return (
                 number,

@@ -1,6 +1,6 @@
 """The import pipeline: upload -> settings -> dry run -> run, the same for browser, API and CLI.
 
-Streaming end to end: rows are read one at a time and turned into values (`values.row_to_values`).
+Streaming end to end: rows are read one at a time and turned into values (`values.RowParser`).
 On PostgreSQL they are cleaned (in helper processes for a file of more than one batch:
 `cleaners`), staged by `COPY` and merged set-based (`staging`), each person's rows in one of
 `IMPORT_MERGE_LANES` transactions that run at once: a crash while reading or staging stores nothing,
@@ -36,13 +36,13 @@ from apps.contacts.importing.setup import (  # the setup steps are part of the p
     _field_columns,
     _format,
     _path,
-    _row_values,
     import_check_ready,
     import_configure,
     import_create,
     import_preview,
     import_samples,
     needs_date_order,
+    row_parser,
 )
 from apps.contacts.models import ImportJob
 from apps.contacts.services import ConsentPolicy, contact_rules, contacts_bulk_upsert, tags_get_or_create
@@ -142,6 +142,7 @@ def _execute_chunked(run: _Run) -> ImportJob:
     """SQLite: chunks of rows through `contacts_bulk_upsert`, each chunk committed on its own."""
     job = run.job
     chunk = _Chunk()
+    parse = row_parser(job, run.custom_types)
     try:
         for row in reading.iter_rows(
             _path(job), _format(job), expected_columns=len(job.headers), max_rows=_max_rows()
@@ -150,7 +151,7 @@ def _execute_chunked(run: _Run) -> ImportJob:
             if row.error:
                 run.reject(row.number, row.cells, [("", "", row.error)])
                 continue
-            parsed, column_errors = _row_values(job, row.cells, run.custom_types)
+            parsed, column_errors = parse(row.cells)
             if column_errors:
                 run.reject(
                     row.number,

@@ -367,11 +367,12 @@ def import_preview(*, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
     rules = contact_rules(workspace=job.workspace)
     columns = _field_columns(job)
     try:
+        parse = row_parser(job, custom_types)
         for row in _first_rows(job, limit):
             if row.error:
                 preview.append(PreviewRow(row.number, {}, {"": row.error}))
                 continue
-            parsed, column_errors = _row_values(job, row.cells, custom_types)
+            parsed, column_errors = parse(row.cells)
             errors = {job.headers[index]: message for index, message in column_errors.items()}
             cleaned = clean_contact_values(parsed, rules=rules)
             for name, message in cleaned.errors.items():
@@ -384,20 +385,16 @@ def import_preview(*, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
     return preview
 
 
-def _row_values(
-    job: ImportJob, cells: Sequence[str], custom_types: Mapping[str, str]
-) -> tuple[dict[str, Any], dict[int, str]]:
-    parsed, errors = values.row_to_values(
-        cells,
+def row_parser(job: ImportJob, custom_types: Mapping[str, str]) -> values.RowParser:
+    """How this job reads a row: its mapping, date order, separators and the tags chosen at upload."""
+    return values.RowParser.for_mapping(
         job.mapping,
         date_order=job.date_order or None,  # type: ignore[arg-type]
         tag_separator=job.tag_separator,
         decimal_comma=job.decimal_comma,
         custom_types=custom_types,
+        extra_tags=job.tags or (),
     )
-    if job.tags:
-        parsed["tags"] = [*parsed.get("tags", []), *job.tags]
-    return parsed, errors
 
 
 def _field_columns(job: ImportJob) -> dict[str, int]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -276,31 +278,107 @@ def _unescaped(text: str) -> str:
     return text[1:] if text[:1] == "'" and text[1:2] and text[1] in FORMULA_TRIGGERS else text
 
 
-def _field_value(target: str, text: str, *, order: DateOrder | None, comma: bool | None, tags: str) -> Any:
+def _tag_names(text: str, separator: str) -> list[str] | None:
+    names = [name.strip() for name in (text.split(separator) if separator else [text])]
+    return [name for name in names if name] or None
+
+
+def _field_parser(
+    target: str, *, order: DateOrder | None, comma: bool | None, tags: str
+) -> Callable[[str], Any] | None:
+    """How a column mapped to `target` reads its text (None: the text as it is). Module functions
+    and partials only: a parser travels to the cleaning helpers by pickle."""
     if target == "tags":
-        names = [name.strip() for name in (text.split(tags) if tags else [text])]
-        return [name for name in names if name] or None
+        return partial(_tag_names, separator=tags)
     if target == "last_purchase_at":
-        return parse_moment(text, order=order)
+        return partial(parse_moment, order=order)
     if target in DATE_FIELDS:
-        return parse_date(text, order=order)
+        return partial(parse_date, order=order)
     if target in AMOUNT_FIELDS:
-        return _to_decimal(text, comma)
+        return partial(_to_decimal, decimal_comma=comma)
     if target in WHOLE_NUMBER_FIELDS:
-        return _whole_number(text, comma)
+        return partial(_whole_number, decimal_comma=comma)
     if target in CONSENT_FIELDS:
-        return parse_consent(text)
-    return text
+        return parse_consent
+    return None
 
 
-def _custom_value(field_type: str, text: str, *, order: DateOrder | None, comma: bool | None) -> Any:
+def _custom_parser(
+    field_type: str, *, order: DateOrder | None, comma: bool | None
+) -> Callable[[str], Any] | None:
     if field_type == CustomFieldType.NUMBER:
-        return _to_decimal(text, comma)
+        return partial(_to_decimal, decimal_comma=comma)
     if field_type == CustomFieldType.DATE:
-        return parse_date(text, order=order)
+        return partial(parse_date, order=order)
     if field_type == CustomFieldType.BOOLEAN:
-        return parse_bool(text)
-    return text
+        return parse_bool
+    return None
+
+
+@dataclass(frozen=True)
+class RowParser:
+    """A file's cells to values, each column's reading chosen once per file rather than once per
+    cell (a million-row import reads millions of cells). Build it with `for_mapping`."""
+
+    width: int
+    # (column index, field name or custom key, is a custom key, parser or None for the text as is)
+    columns: tuple[tuple[int, str, bool, Callable[[str], Any] | None], ...]
+    extra_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def for_mapping(
+        cls,
+        mapping: Sequence[str],
+        *,
+        date_order: DateOrder | None,
+        tag_separator: str = ",",
+        decimal_comma: bool | None = None,
+        custom_types: Mapping[str, str] = _NO_CUSTOM_TYPES,
+        extra_tags: Sequence[str] = (),
+    ) -> RowParser:
+        """`extra_tags`: tags every row gets (chosen at upload), after the row's own."""
+        columns = []
+        for index, target in enumerate(mapping):
+            if not target:
+                continue
+            if target.startswith(CUSTOM_PREFIX):
+                key = target.removeprefix(CUSTOM_PREFIX)
+                parser = _custom_parser(custom_types.get(key, ""), order=date_order, comma=decimal_comma)
+                columns.append((index, key, True, parser))
+            else:
+                parser = _field_parser(target, order=date_order, comma=decimal_comma, tags=tag_separator)
+                columns.append((index, target, False, parser))
+        return cls(width=len(mapping), columns=tuple(columns), extra_tags=tuple(extra_tags))
+
+    def __call__(self, cells: Sequence[str]) -> tuple[dict[str, Any], dict[int, str]]:
+        """(values by API field name, errors by column index). Empty cells are left out, so an
+        import never erases a stored value; text is stripped and otherwise left for cleaning to
+        judge."""
+        if len(cells) != self.width:
+            raise ValueError(f"{len(cells)} cells for a mapping of {self.width} columns.")
+        values: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        errors: dict[int, str] = {}
+        for index, target, is_custom, parse in self.columns:
+            text = cells[index].strip()
+            if not text:
+                continue
+            if text[0] == "'":
+                text = _unescaped(text)
+            try:
+                value = text if parse is None else parse(text)
+            except FieldError as error:
+                errors[index] = str(error)
+                continue
+            if is_custom:
+                custom[target] = value
+            elif value is not None:
+                values[target] = value
+        if custom:
+            values["custom"] = custom
+        if self.extra_tags:
+            values["tags"] = [*values.get("tags", []), *self.extra_tags]
+        return values, errors
 
 
 def row_to_values(
@@ -312,29 +390,12 @@ def row_to_values(
     decimal_comma: bool | None = None,
     custom_types: Mapping[str, str] = _NO_CUSTOM_TYPES,
 ) -> tuple[dict[str, Any], dict[int, str]]:
-    """(values by API field name, errors by column index). Empty cells are left out, so an import
-    never erases a stored value; text is stripped and otherwise left for cleaning to judge."""
-    if len(cells) != len(mapping):
-        raise ValueError(f"{len(cells)} cells for a mapping of {len(mapping)} columns.")
-    values: dict[str, Any] = {}
-    custom: dict[str, Any] = {}
-    errors: dict[int, str] = {}
-    for index, (cell, target) in enumerate(zip(cells, mapping, strict=True)):
-        text = _unescaped(cell.strip())
-        if not target or not text:
-            continue
-        try:
-            if target.startswith(CUSTOM_PREFIX):
-                key = target.removeprefix(CUSTOM_PREFIX)
-                custom[key] = _custom_value(
-                    custom_types.get(key, ""), text, order=date_order, comma=decimal_comma
-                )
-            elif (
-                value := _field_value(target, text, order=date_order, comma=decimal_comma, tags=tag_separator)
-            ) is not None:
-                values[target] = value
-        except FieldError as error:
-            errors[index] = str(error)
-    if custom:
-        values["custom"] = custom
-    return values, errors
+    """One row's values (see `RowParser`; a whole file builds its parser once)."""
+    parser = RowParser.for_mapping(
+        mapping,
+        date_order=date_order,
+        tag_separator=tag_separator,
+        decimal_comma=decimal_comma,
+        custom_types=custom_types,
+    )
+    return parser(cells)

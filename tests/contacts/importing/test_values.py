@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from decimal import Decimal
 
 import pytest
 
 from apps.contacts.cleaning import ContactRules, FieldError, clean_contact_values
 from apps.contacts.importing.values import (
+    RowParser,
     guess_date_order,
     guess_decimal_comma,
     parse_bool,
@@ -316,3 +318,22 @@ def test_row_to_values_output_cleans_without_errors() -> None:
 def test_row_to_values_refuses_cells_that_do_not_match_the_mapping() -> None:
     with pytest.raises(ValueError, match="2 cells for a mapping of 3 columns"):
         row_to_values(["a", "b"], ["email", "", ""], date_order=None)
+
+
+def test_a_row_parser_reads_the_same_after_travelling_to_a_cleaning_helper() -> None:
+    """Cleaning helpers get the parser by pickle: every kind of column must survive the trip."""
+    mapping = [*MAPPING, "last_purchase_at", "custom.size", "custom.since", "custom.vip", "custom.note"]
+    types = {"size": "number", "since": "date", "vip": "boolean", "note": "text"}
+    parser = RowParser.for_mapping(
+        mapping, date_order="dmy", decimal_comma=True, custom_types=types, extra_tags=["Fair 2026"]
+    )
+    cells = [
+        "a@example.com", "Ann", "17.05.1985", "1.234,50", "12", "vip", "x", "ja",
+        "01.02.2026 10:30", "42,5", "25/12/2020", "wahr", " blue ",
+    ]  # fmt: skip
+
+    travelled = pickle.loads(pickle.dumps(parser))  # noqa: S301 - our own bytes
+
+    assert travelled(cells) == parser(cells)
+    assert parser(cells)[0]["tags"] == ["vip", "Fair 2026"]
+    assert parser(cells)[0]["custom"]["size"] == Decimal("42.5")
