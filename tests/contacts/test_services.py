@@ -212,6 +212,30 @@ def test_tag_names_are_matched_case_insensitively_and_created_when_missing(cast:
     assert ContactTag.objects.filter(contact=contact).count() == 2
 
 
+def test_erasing_contacts_and_deleting_tags_and_workspaces_leaves_no_links(cast: Cast) -> None:
+    """The links have no foreign-key constraints in the database: Django's cascade is what removes
+    them, on every way a contact, a tag or a workspace goes."""
+    erased, kept = (
+        services.contact_create(workspace=cast.workspace, values={"email": email, "tags": ["VIP", "Fair"]})
+        for email in ("erased@example.com", "kept@example.com")
+    )
+    elsewhere = services.contact_create(
+        workspace=cast.other_workspace, values={"email": "x@example.com", "tags": ["VIP"]}
+    )
+
+    services.contact_erase(contact=erased)
+    services.tag_delete(tag=Tag.objects.get(workspace=cast.workspace, name="Fair"))
+
+    assert list(
+        ContactTag.objects.filter(tag__workspace=cast.workspace).values_list("contact_id", "tag__name")
+    ) == [(kept.id, "VIP")]
+    assert ContactTag.objects.filter(contact_id__in=[erased.id]).count() == 0
+
+    cast.other_workspace.delete()
+
+    assert not ContactTag.objects.filter(contact_id=elsewhere.id).exists()
+
+
 def test_bulk_upsert_creates_updates_and_reports_bad_rows(cast: Cast) -> None:
     ContactFactory(workspace=cast.workspace, email="known@example.com", city="Hamburg")
 
