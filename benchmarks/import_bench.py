@@ -151,11 +151,14 @@ def bare_merge(path: Path, workspace: Workspace) -> float:
         ):
             while data := handle.read(1 << 20):
                 copy.write(data)
-        # One row per lower-cased email, with the id it will get, so links need no second lookup.
+        # One row per lower-cased email, with the id it will get, so links need no second lookup. The
+        # id sequence is named once: looked up in the statement, it costs a catalog lookup per row.
+        cursor.execute("SELECT pg_get_serial_sequence('contacts_contact', 'id')")
+        sequence = cursor.fetchone()[0]
         cursor.execute(
-            """
+            f"""
             CREATE TEMPORARY TABLE bench_people AS
-            SELECT nextval(pg_get_serial_sequence('contacts_contact', 'id')) AS id, d.*
+            SELECT nextval('{sequence}'::regclass) AS id, d.*
             FROM (
                 SELECT DISTINCT ON (lower(trim(email))) lower(trim(email)) AS key, trim(email) AS email,
                     first_name, last_name, phone, city, country, orders_count

@@ -49,6 +49,7 @@ from apps.contacts.seed_data import (
     TAG_COLOURS,
     TAG_NAMES,
 )
+from apps.core.sequences import next_ids
 from apps.workspaces.models import Workspace
 
 COLUMNS = (
@@ -354,11 +355,7 @@ def _write_postgresql(generator: ContactGenerator, size: int) -> int:
     links: list[tuple[int, int]] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")  # a seed can be re-run after a crash
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [contact_table, size],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = next_ids(cursor, Contact, size)
         with cursor.copy(f"COPY {contact_table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row, tags in generator.rows(ids):
                 copy.write_row(row)

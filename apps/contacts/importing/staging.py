@@ -35,6 +35,7 @@ from psycopg.types.json import Jsonb
 from apps.contacts.choices import Channel, Consent, ContactSource, ImportMode
 from apps.contacts.models import ConsentEvent, Contact, ContactTag, Suppression
 from apps.contacts.services import tags_get_or_create
+from apps.core.sequences import id_sequence
 from apps.workspaces.models import Workspace
 
 ROWS_TABLE = "pg_temp.import_rows"  # the file's cleaned rows
@@ -138,6 +139,7 @@ class StagedImport:
         # The file's tag names by lower case: (number, first spelling). Rows stage tag numbers, so
         # the merge joins small integers.
         self.tag_numbers: dict[str, tuple[int, str]] = {}
+        self.id_sequence = ""  # the contacts' id sequence, looked up when the merge starts
 
     def create(self) -> None:
         types = {field.name: field.db_type(connection) for field in Contact._meta.concrete_fields}
@@ -249,6 +251,7 @@ class StagedImport:
             cursor.execute(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'")
             cursor.execute(f"ANALYZE {ROWS_TABLE}")
             cursor.execute(f"DROP TABLE IF EXISTS {PEOPLE_TABLE}")
+            self.id_sequence = id_sequence(cursor, Contact)
             cursor.execute(*self._people_sql())
             cursor.execute(f"ANALYZE {PEOPLE_TABLE}")
             cursor.execute(*self._insert_sql())
@@ -312,7 +315,6 @@ class StagedImport:
             )
             keep = f"CASE WHEN m.{name} = %(opted_in)s AND {blocked} THEN NULL ELSE m.{name} END"
             consent_columns.append(f"{keep if self.keep_opt_outs else f'm.{name}'} AS final_{name}")
-        contact = Contact._meta.db_table
         known = "m.id IS NOT NULL"
         skipped = {str(ImportMode.CREATE): known, str(ImportMode.UPDATE): f"NOT {known}"}.get(
             self.mode, "false"
@@ -347,7 +349,7 @@ class StagedImport:
                 m.sms_consent_now AS old_sms_consent, {", ".join(consent_columns)},
                 {skipped} AS skipped,
                 CASE WHEN NOT ({known}) AND NOT ({skipped})
-                    THEN nextval(pg_get_serial_sequence('{contact}', 'id')) END AS new_id
+                    THEN nextval(%(id_sequence)s::regclass) END AS new_id
             FROM (SELECT * FROM matched ORDER BY key) m
         """
         # Ids drawn in key order: the insert then fills the primary key and the email index in
@@ -356,6 +358,7 @@ class StagedImport:
             "workspace": self.workspace.pk,
             "opted_in": Consent.OPTED_IN,
             "opted_out": Consent.OPTED_OUT,
+            "id_sequence": self.id_sequence,
         }
 
     def _insert_sql(self) -> tuple[str, dict[str, Any]]:

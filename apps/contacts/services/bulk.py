@@ -28,6 +28,7 @@ from apps.contacts.services.records import (
     contact_rules,
 )
 from apps.contacts.services.tagging import tags_get_or_create
+from apps.core.sequences import next_ids
 from apps.workspaces.models import Workspace
 
 if TYPE_CHECKING:
@@ -259,11 +260,7 @@ def _insert_new(contacts: list[Contact], *, now: datetime) -> None:
     table = Contact._meta.db_table
     fields = list(Contact._meta.concrete_fields)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(contacts)],
-        )
-        for contact, (contact_id,) in zip(contacts, cursor.fetchall(), strict=True):
+        for contact, contact_id in zip(contacts, next_ids(cursor, Contact, len(contacts)), strict=True):
             contact.pk, contact.created_at, contact.updated_at = contact_id, now, now
         columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
